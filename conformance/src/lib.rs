@@ -1,0 +1,1 @@
+//! WARP conformance: vectors, traces and the runner.

@@ -1,0 +1,28 @@
+//! # warp-proto
+//!
+//! The sans-IO core of WARP, the multiplexed streaming protocol of SwimOS.
+//!
+//! This crate is `#![no_std]` and needs no allocator. It holds the codecs and state machines of
+//! the protocol; it owns no socket, reads no clock and spawns nothing. Drivers (`warp-tokio`,
+//! `warp-smol`) and embedded programs feed it bytes and carry out what it asks.
+//!
+//! ## Modules
+//! - [`recon`]: the Recon data notation: a zero-copy pull [`recon::Reader`], the
+//!   [`recon::Value`] model (feature `alloc`), and the writer.
+//!
+//! ## Features
+//! - `alloc`: owned values ([`recon::Value`]), big integers, growable buffers.
+//! - `std` (default): implies `alloc`.
+//!
+//! Without default features the crate builds for targets with no allocator.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod envelope;
+pub mod recon;
