@@ -131,8 +131,34 @@ impl<'a> Text<'a> {
         }
     }
 
-    /// The decoded text as an owned `String`.
+    /// Appends the decoded text to `out`, copying the runs between escapes whole (crate-internal
+    /// fast path of the owned value builder).
     #[cfg(feature = "alloc")]
+    pub(crate) fn push_decoded(&self, out: &mut alloc::string::String) {
+        if self.form == TextForm::Plain {
+            out.push_str(self.raw);
+            return;
+        }
+        let mut rest = self.raw;
+        while let Some((run, escape)) = rest.find('\\').and_then(|at| rest.split_at_checked(at)) {
+            out.push_str(run);
+            let mut chars = TextChars {
+                rest: escape,
+                form: self.form,
+            };
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.rest;
+        }
+        out.push_str(rest);
+    }
+
+    /// The decoded text as an owned `String`.
+    ///
+    /// Same result as the `Display`-based `ToString`, without going through the formatter.
+    #[cfg(feature = "alloc")]
+    #[allow(clippy::inherent_to_string_shadow_display)]
     pub fn to_string(&self) -> alloc::string::String {
         match self.form {
             TextForm::Plain => alloc::string::String::from(self.raw),

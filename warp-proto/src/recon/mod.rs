@@ -11,13 +11,16 @@
 mod error;
 mod event;
 pub mod ident;
+mod print;
 mod reader;
 
 #[cfg(feature = "alloc")]
 mod value;
 
 pub use error::{Error, ErrorKind, Expected, Found};
+pub(crate) use event::TextForm;
 pub use event::{Data, DataDecodeError, Event, Number, Text, TextChars};
+pub use print::{RecordWriter, SliceSink, ValueWriter, Writer};
 pub use reader::{Reader, ReaderConfig, DEFAULT_MAX_DEPTH};
 
 #[cfg(feature = "alloc")]
