@@ -9,6 +9,8 @@
 //! ## Modules
 //! - [`recon`]: the Recon data notation: a zero-copy pull [`recon::Reader`], the
 //!   [`recon::Value`] model (feature `alloc`), and the writer.
+//! - [`envelope`]: WARP envelopes: [`envelope::Envelope::decode`] (zero-copy, with a fast
+//!   header scanner) and [`envelope::Envelope::encode`] into any `fmt::Write` or a byte slice.
 //!
 //! ## Features
 //! - `alloc`: owned values ([`recon::Value`]), big integers, growable buffers.
