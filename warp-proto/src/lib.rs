@@ -11,6 +11,9 @@
 //!   [`recon::Value`] model (feature `alloc`), and the writer.
 //! - [`envelope`]: WARP envelopes: [`envelope::Envelope::decode`] (zero-copy, with a fast
 //!   header scanner) and [`envelope::Envelope::encode`] into any `fmt::Write` or a byte slice.
+//! - [`connection`]: the link-lifecycle state machines of one WARP connection,
+//!   [`connection::ServerConnection`] and [`connection::ClientConnection`], with growable
+//!   (`alloc`) or fixed-capacity storage.
 //!
 //! ## Features
 //! - `alloc`: owned values ([`recon::Value`]), big integers, growable buffers.
@@ -26,5 +29,6 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod connection;
 pub mod envelope;
 pub mod recon;
