@@ -14,6 +14,8 @@
 //! - [`connection`]: the link-lifecycle state machines of one WARP connection,
 //!   [`connection::ServerConnection`] and [`connection::ClientConnection`], with growable
 //!   (`alloc`) or fixed-capacity storage.
+//! - [`ws`]: WebSocket (RFC 6455) for both roles: the upgrade handshake offering `warp0`, frame
+//!   codec, and [`ws::WsConnection`] with reassembly, ping/pong, close handshake and timers.
 //!
 //! ## Features
 //! - `alloc`: owned values ([`recon::Value`]), big integers, growable buffers.
@@ -32,3 +34,4 @@ extern crate std;
 pub mod connection;
 pub mod envelope;
 pub mod recon;
+pub mod ws;
