@@ -8,6 +8,8 @@
 //!   and reports a [`vectors::LineResult`] per line.
 //! - [`disagreements`]: the entries of `vectors/disagreements.jsonl` and the outcome PROFILE.md
 //!   prescribes for each, where the references disagree.
+//! - [`peers`]: the real peers of the interop tests (the SwimOS server, `@swim/client` through
+//!   Node), run as child processes on loopback with bounded waits.
 //!
 //! The `warp-conformance` binary runs these checks from the command line
 //! (`warp-conformance vectors FILE...`); see the crate's README.
@@ -25,4 +27,5 @@
 pub mod arb;
 pub mod disagreements;
 pub mod json;
+pub mod peers;
 pub mod vectors;
