@@ -18,6 +18,7 @@ use conformance::arb::{reads_back_as, value, Profile};
 use conformance::json::{
     encode_base64, parse_json, same_float, value_from_json, value_to_json, Json,
 };
+use conformance::peers::{ensure_js_packages, node_available};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use warp_proto::recon::{Item, Value};
@@ -28,34 +29,10 @@ fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("js")
 }
 
-fn node_available() -> bool {
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Installs the harness's packages from `package-lock.json` when they are missing.
-fn ensure_installed(dir: &Path) {
-    if dir.join("node_modules/@swim/recon/package.json").exists()
-        && dir
-            .join("node_modules/@swim/structure/package.json")
-            .exists()
-    {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .status()
-        .expect("running `npm ci` (npm is needed next to node)");
-    assert!(status.success(), "`npm ci` in {} failed", dir.display());
-}
-
 /// Runs the harness once over `texts`; one JSON result per text.
 fn js_parse_all(texts: &[String]) -> Vec<Json> {
     let dir = js_dir();
-    ensure_installed(&dir);
+    ensure_js_packages().unwrap_or_else(|e| panic!("installing the Node harness: {e}"));
     let mut child = Command::new("node")
         .arg("harness.mjs")
         .current_dir(&dir)
