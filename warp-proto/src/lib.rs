@@ -16,6 +16,9 @@
 //!   (`alloc`) or fixed-capacity storage.
 //! - [`ws`]: WebSocket (RFC 6455) for both roles: the upgrade handshake offering `warp0`, frame
 //!   codec, and [`ws::WsConnection`] with reassembly, ping/pong, close handshake and timers.
+//! - [`app`] (feature `alloc`): what the drivers share that is not IO: node-URI routes
+//!   (`/unit/:id`), stateful value, map and command lanes, agents and the plane that owns them,
+//!   per-connection uplink fan-out, and the client's reconnect policy.
 //!
 //! ## Features
 //! - `alloc`: owned values ([`recon::Value`]), big integers, growable buffers.
@@ -31,6 +34,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+pub mod app;
 pub mod connection;
 pub mod envelope;
 pub mod recon;
