@@ -16,6 +16,8 @@
 //!   (`alloc`) or fixed-capacity storage.
 //! - [`ws`]: WebSocket (RFC 6455) for both roles: the upgrade handshake offering `warp0`, frame
 //!   codec, and [`ws::WsConnection`] with reassembly, ping/pong, close handshake and timers.
+//! - [`endpoint`]: one sans-IO endpoint per connection joining the two:
+//!   [`ServerEndpoint`] and [`ClientEndpoint`], driven by `handle_input` / `poll_output`.
 //! - [`app`] (feature `alloc`): what the drivers share that is not IO: node-URI routes
 //!   (`/unit/:id`), stateful value, map and command lanes, agents and the plane that owns them,
 //!   per-connection uplink fan-out, and the client's reconnect policy.
@@ -37,6 +39,9 @@ extern crate std;
 #[cfg(feature = "alloc")]
 pub mod app;
 pub mod connection;
+pub mod endpoint;
 pub mod envelope;
 pub mod recon;
 pub mod ws;
+
+pub use endpoint::{ClientEndpoint, Input, Output, ServerEndpoint};

@@ -594,6 +594,12 @@ impl<S: Storage> ClientConnection<S> {
         self.ep.close(Close::Normal);
     }
 
+    /// Closes the connection with a chosen reason (e.g. [`Close::GoingAway`]), after what is
+    /// already queued.
+    pub fn close_with(&mut self, close: Close) {
+        self.ep.close(close);
+    }
+
     /// The handles of `link`, in slot order: the open ones while the link lives; after
     /// [`ClientEvent::Unlinked`], the ones not yet closed.
     pub fn handles(&self, link: LinkId) -> impl Iterator<Item = HandleId> + '_ {

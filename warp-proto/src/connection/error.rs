@@ -62,6 +62,11 @@ impl core::error::Error for QueueError {}
 pub enum Close {
     /// The application closed the connection (code 1000).
     Normal,
+    /// The server is shutting down or the client is going away (code 1001).
+    GoingAway,
+    /// The peer could not keep up (a slow consumer) or the server is overloaded; it may try
+    /// again later (code 1013).
+    Overloaded,
     /// The client sent `deauth`; the server answered `deauthed` (code 1000).
     Deauthed,
     /// The server's authenticator refused the credentials of an `auth` (code 1008, policy).
@@ -80,6 +85,8 @@ impl Close {
     pub const fn code(self) -> u16 {
         match self {
             Close::Normal | Close::Deauthed => 1000,
+            Close::GoingAway => 1001,
+            Close::Overloaded => 1013,
             Close::AuthRefused => 1008,
             Close::ProtocolError => 1002,
             Close::InvalidUtf8 => 1007,
@@ -91,6 +98,8 @@ impl Close {
     pub const fn reason(self) -> &'static str {
         match self {
             Close::Normal => "",
+            Close::GoingAway => "Going away",
+            Close::Overloaded => "Try again later",
             Close::Deauthed => "Deauthed",
             Close::AuthRefused => "Forbidden",
             Close::ProtocolError => "Protocol error",

@@ -590,6 +590,13 @@ impl<S: Storage> ServerConnection<S> {
         self.ep.close(Close::Normal);
     }
 
+    /// Closes the connection with a chosen reason, after what is already queued: for example
+    /// [`Close::GoingAway`] on shutdown or [`Close::Overloaded`] for a peer that does not keep
+    /// up. [`ServerConnection::poll_transmit`] hands out the queued frames, then the close.
+    pub fn close_with(&mut self, close: Close) {
+        self.ep.close(close);
+    }
+
     /// The state of `link`, if it is one of this connection's links.
     pub fn link_state(&self, link: LinkId) -> Option<LinkState> {
         Some(match self.links.get(link.0)?.phase {
