@@ -362,7 +362,8 @@ impl Conn {
             Ok(Handled::Done) => match &request {
                 Request::Link { link, node, .. } => {
                     // A link opened again keeps its id: watch its node once.
-                    if links.insert(*link, node.clone()).is_none() {
+                    let first = links.insert(*link, node.clone()).is_none();
+                    if first {
                         hub.watch(*id, node);
                     }
                 }
