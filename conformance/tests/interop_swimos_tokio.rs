@@ -16,6 +16,12 @@ use warp_proto::app::Backoff;
 use warp_proto::recon::Value;
 use warp_tokio::client::{Client, ClientConfig, DownlinkEvent, UnlinkReason};
 
+/// The client under test, for the shared scenarios.
+mod driver {
+    pub use futures::StreamExt;
+    pub use warp_tokio::client::{Client, Downlink};
+}
+
 #[path = "../../warp-tokio/tests/client_scenarios/mod.rs"]
 mod scenarios;
 

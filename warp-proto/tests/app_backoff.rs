@@ -1,12 +1,10 @@
 //! The client's reconnection policy: back-off growth, cap and jitter bounds (proptest), the
-//! reconnect state machine on a virtual clock, the wanted links and the command buffer.
+//! reconnect state machine on a virtual clock and the command buffer.
 
 use core::time::Duration;
 
 use proptest::prelude::*;
-use warp_proto::app::{
-    Backoff, BufferError, CommandBuffer, Reconnect, ReconnectState, WantedLink, WantedLinks,
-};
+use warp_proto::app::{Backoff, BufferError, CommandBuffer, Reconnect, ReconnectState};
 use warp_proto::envelope::Body;
 use warp_proto::ws::Instant;
 
@@ -148,44 +146,6 @@ fn reconnect_waits_connects_and_gives_up_on_a_virtual_clock() {
     );
     r.give_up();
     assert_eq!(r.disconnected(Instant::from_millis(6_000)), None);
-}
-
-#[test]
-fn wanted_links_are_one_per_node_and_lane_sync_sticks_and_bounded() {
-    let mut w = WantedLinks::new(2);
-    assert!(w.is_empty());
-    w.want("/unit/1", "info", true).unwrap();
-    w.want("/unit/1", "info", false).unwrap(); // stays sync
-    w.want("/unit/1", "count", false).unwrap();
-    assert_eq!(
-        w.want("/unit/2", "info", false),
-        Err(BufferError::TooMany { max: 2 })
-    );
-    w.want("/unit/1", "count", true).unwrap(); // an existing link: no room needed
-    assert_eq!(
-        w.iter().collect::<Vec<_>>(),
-        [
-            WantedLink {
-                node: "/unit/1",
-                lane: "count",
-                sync: true
-            },
-            WantedLink {
-                node: "/unit/1",
-                lane: "info",
-                sync: true
-            },
-        ]
-    );
-    assert_eq!(w.get("/unit/1", "info").map(|l| l.sync), Some(true));
-    assert!(w.unwant("/unit/1", "info"));
-    assert!(!w.unwant("/unit/1", "info"));
-    assert!(!w.unwant("/unit/9", "info"));
-    assert_eq!(w.len(), 1);
-    w.want("/unit/2", "info", false).unwrap();
-    assert_eq!(w.len(), 2);
-    w.clear();
-    assert!(w.is_empty() && w.iter().next().is_none());
 }
 
 #[test]

@@ -3,6 +3,12 @@
 //! (reconnection, re-opened links, buffered commands delivered once or refused), flow control
 //! with a slow reader, closing and dropping, and connection failures.
 
+/// The client under test, for the shared scenarios.
+mod driver {
+    pub use futures::StreamExt;
+    pub use warp_tokio::client::{Client, Downlink};
+}
+
 mod client_scenarios;
 
 use std::future::Future;

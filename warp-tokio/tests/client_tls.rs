@@ -3,6 +3,12 @@
 //! `cargo test -p warp-tokio --features tls --test client_tls`.
 #![cfg(feature = "tls")]
 
+/// The client under test, for the shared scenarios.
+mod driver {
+    pub use futures::StreamExt;
+    pub use warp_tokio::client::{Client, Downlink};
+}
+
 mod client_scenarios;
 
 use std::sync::Arc;

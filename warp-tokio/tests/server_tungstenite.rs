@@ -1,571 +1,84 @@
-//! The tokio server against an independent WebSocket client (`tungstenite`), on loopback:
-//! link, sync of value and map lanes, commands that change shared state, fan-out to every
-//! connection, not-found answers, unlink, auth, malformed and binary frames, a slow consumer,
-//! and graceful shutdown.
-//!
-//! Each client runs on a blocking thread with a read timeout, so every wait is bounded.
+//! The tokio server against an independent WebSocket client (`tungstenite`), on loopback: the
+//! scenarios of `server_scenarios` (shared with `warp-smol`'s server), each against a fresh
+//! server on its own tokio runtime.
 
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+mod server_scenarios;
 
-use tokio::task::spawn_blocking;
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
-use tungstenite::{Message, WebSocket};
-use warp_proto::connection::Config as WarpConfig;
+use std::net::SocketAddr;
+
+use server_scenarios::{calc_agent, squares_handler, TestServer, TEST_LIMIT};
 use warp_tokio::demo::demo_builder;
-use warp_tokio::server::{ServerConfig, ServerHandle};
+use warp_tokio::server::{Server, ServerBuilder, ServerConfig, ServerHandle};
 
-/// The longest any single read waits.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest a whole test's client part may take.
-const TEST_LIMIT: Duration = Duration::from_secs(30);
-
-type Ws = WebSocket<TcpStream>;
-
-/// Starts the demo server with `config` on a free loopback port.
-async fn start(config: ServerConfig) -> (SocketAddr, ServerHandle) {
-    let server = demo_builder()
-        .config(config)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = server.local_addr().expect("local addr");
-    (addr, server.spawn())
+/// A tokio server on its own two-thread runtime.
+struct Tokio {
+    runtime: tokio::runtime::Runtime,
+    handle: ServerHandle,
+    addr: SocketAddr,
 }
 
-/// Runs the blocking client part `f` within [`TEST_LIMIT`].
-async fn client<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::time::timeout(TEST_LIMIT, spawn_blocking(f))
-        .await
-        .expect("client part timed out")
-        .expect("client part panicked")
-}
-
-/// Connects a WebSocket client offering `protocol` (or no subprotocol); returns it and the
-/// subprotocol the server chose.
-fn connect_with(addr: SocketAddr, protocol: Option<&str>) -> (Ws, Option<String>) {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(READ_TIMEOUT))
-        .expect("read timeout");
-    let mut request = format!("ws://{addr}/")
-        .into_client_request()
-        .expect("request");
-    if let Some(protocol) = protocol {
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_str(protocol).expect("header"),
-        );
-    }
-    let (ws, response) = tungstenite::client(request, stream).expect("handshake");
-    let chosen = response
-        .headers()
-        .get("Sec-WebSocket-Protocol")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (ws, chosen)
-}
-
-fn connect(addr: SocketAddr) -> Ws {
-    connect_with(addr, Some("warp0")).0
-}
-
-fn send(ws: &mut Ws, text: &str) {
-    ws.send(Message::Text(text.into())).expect("send");
-}
-
-/// The next text frame (pings are answered by tungstenite); panics on anything else.
-fn next_text(ws: &mut Ws) -> String {
-    loop {
-        match ws.read().expect("read a frame") {
-            Message::Text(text) => return text.as_str().to_owned(),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
-
-/// The next `n` text frames.
-fn texts(ws: &mut Ws, n: usize) -> Vec<String> {
-    (0..n).map(|_| next_text(ws)).collect()
-}
-
-/// Reads until the server's close frame; returns its code (skipping text frames).
-fn close_code(ws: &mut Ws) -> Option<u16> {
-    loop {
-        match ws.read() {
-            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
-            Ok(_) => {}
-            Err(e) => panic!("expected a close frame, got {e}"),
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_replays_value_then_synced_and_a_command_publishes_the_new_value() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let frames = client(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@sync(node:"/unit/1",lane:info)"#);
-        let mut frames = texts(&mut ws, 3);
-        send(
-            &mut ws,
-            r#"@command(node:"/unit/1",lane:set_info)"hello world""#,
-        );
-        frames.extend(texts(&mut ws, 1));
-        frames
-    })
-    .await;
-    assert_eq!(
-        frames,
-        [
-            r#"@linked(node:"/unit/1",lane:info)"#,
-            r#"@event(node:"/unit/1",lane:info)"""#,
-            r#"@synced(node:"/unit/1",lane:info)"#,
-            r#"@event(node:"/unit/1",lane:info)"hello world""#,
-        ]
-    );
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn map_sync_replays_every_entry_and_commands_update_and_remove() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let frames = client(move || {
-        // One connection changes the agent; another one syncs its map lane afterwards.
-        let mut writer = connect(addr);
-        send(&mut writer, r#"@sync(node:"/unit/7",lane:count)"#);
-        let _ = texts(&mut writer, 3);
-        for n in [5, 3] {
-            send(
-                &mut writer,
-                &format!(r#"@command(node:"/unit/7",lane:add) {n}"#),
-            );
-        }
-        // Both changes are applied once their events came back to the writer.
-        assert_eq!(
-            texts(&mut writer, 2),
-            [
-                r#"@event(node:"/unit/7",lane:count) 5"#,
-                r#"@event(node:"/unit/7",lane:count) 8"#
-            ]
-        );
-        let mut reader = connect(addr);
-        send(&mut reader, r#"@sync(node:"/unit/7",lane:history)"#);
-        let mut frames = texts(&mut reader, 4);
-        send(&mut writer, r#"@command(node:"/unit/7",lane:remove) 5"#);
-        frames.extend(texts(&mut reader, 1));
-        frames
-    })
-    .await;
-    assert_eq!(
-        frames,
-        [
-            r#"@linked(node:"/unit/7",lane:history)"#,
-            r#"@event(node:"/unit/7",lane:history)@update(key:5) 5"#,
-            r#"@event(node:"/unit/7",lane:history)@update(key:8) 3"#,
-            r#"@synced(node:"/unit/7",lane:history)"#,
-            r#"@event(node:"/unit/7",lane:history)@remove(key:5)"#,
-        ]
-    );
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_reaches_every_connection_linked_to_the_lane_and_no_other() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let (a, b, c) = client(move || {
-        let mut a = connect(addr);
-        let mut b = connect(addr);
-        let mut c = connect(addr);
-        send(&mut a, r#"@link(node:"/unit/2",lane:count)"#);
-        send(&mut b, r#"@link(node:"/unit/2",lane:count)"#);
-        send(&mut c, r#"@link(node:"/unit/3",lane:count)"#);
-        for ws in [&mut a, &mut b, &mut c] {
-            let _ = next_text(ws); // linked
-        }
-        // A third connection's command changes the shared agent of /unit/2 only.
-        send(&mut c, r#"@command(node:"/unit/2",lane:add) 4"#);
-        send(&mut c, r#"@command(node:"/unit/3",lane:add) 1"#);
-        (next_text(&mut a), next_text(&mut b), next_text(&mut c))
-    })
-    .await;
-    assert_eq!(a, r#"@event(node:"/unit/2",lane:count) 4"#);
-    assert_eq!(b, a);
-    assert_eq!(c, r#"@event(node:"/unit/3",lane:count) 1"#);
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_node_and_lane_are_refused_with_unlinked_and_the_connection_goes_on() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let frames = client(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@sync(node:"/nowhere/1",lane:info)"#);
-        send(&mut ws, r#"@link(node:"/unit/1",lane:nolane)"#);
-        send(&mut ws, r#"@link(node:"/unit/1",lane:info)"#);
-        texts(&mut ws, 3)
-    })
-    .await;
-    assert_eq!(
-        frames,
-        [
-            r#"@unlinked(node:"/nowhere/1",lane:info)@nodeNotFound"#,
-            r#"@unlinked(node:"/unit/1",lane:nolane)@laneNotFound"#,
-            r#"@linked(node:"/unit/1",lane:info)"#,
-        ]
-    );
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unlink_is_answered_and_stops_the_events_of_that_link() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let frames = client(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@link(node:"/unit/4",lane:info)"#);
-        let mut frames = texts(&mut ws, 1);
-        send(&mut ws, r#"@unlink(node:"/unit/4",lane:info)"#);
-        frames.extend(texts(&mut ws, 1));
-        // This change is not sent on the closed link; the next frame is the count link's.
-        send(&mut ws, r#"@command(node:"/unit/4",lane:set_info)gone"#);
-        send(&mut ws, r#"@link(node:"/unit/4",lane:count)"#);
-        frames.extend(texts(&mut ws, 1));
-        frames
-    })
-    .await;
-    assert_eq!(
-        frames,
-        [
-            r#"@linked(node:"/unit/4",lane:info)"#,
-            r#"@unlinked(node:"/unit/4",lane:info)"Link closed.""#,
-            r#"@linked(node:"/unit/4",lane:count)"#,
-        ]
-    );
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_offering_warp0_or_no_subprotocol_are_both_accepted() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let chosen = client(move || {
-        let mut chosen = Vec::new();
-        for offer in [Some("warp0"), None, Some("other, warp0")] {
-            let (mut ws, protocol) = connect_with(addr, offer);
-            send(&mut ws, r#"@link(node:"/unit/1",lane:info)"#);
-            assert_eq!(next_text(&mut ws), r#"@linked(node:"/unit/1",lane:info)"#);
-            chosen.push(protocol);
-        }
-        chosen
-    })
-    .await;
-    assert_eq!(
-        chosen,
-        [Some("warp0".to_owned()), None, Some("warp0".to_owned())]
-    );
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_frame_is_tolerated_by_default_and_closes_with_1002_when_configured() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let strict = ServerConfig::default().with_endpoint(
-        ServerConfig::default()
-            .endpoint
-            .with_warp(WarpConfig::default().with_max_protocol_errors(0)),
-    );
-    let (strict_addr, strict_handle) = start(strict).await;
-    let (tolerated, text_code, binary_code) = client(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, "this is not an envelope");
-        send(&mut ws, r#"@link(node:"/unit/1",lane:info)"#);
-        let tolerated = next_text(&mut ws);
-
-        let mut ws = connect(strict_addr);
-        send(&mut ws, "@nosuchtag(node:a,lane:b)");
-        let text_code = close_code(&mut ws);
-
-        let mut ws = connect(strict_addr);
-        ws.send(Message::Binary(vec![1u8, 2, 3].into()))
-            .expect("send binary");
-        let binary_code = close_code(&mut ws);
-        (tolerated, text_code, binary_code)
-    })
-    .await;
-    assert_eq!(tolerated, r#"@linked(node:"/unit/1",lane:info)"#);
-    assert_eq!(text_code, Some(1002));
-    assert_eq!(binary_code, Some(1002));
-    handle.shutdown().await;
-    strict_handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auth_is_answered_by_the_authenticator() {
-    let server = demo_builder()
-        .authenticator(|credentials| credentials == r#"{token:"secret"}"#)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let handle = server.spawn();
-    let (accepted, refused, code) = client(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@auth{token:"secret"}"#);
-        let accepted = next_text(&mut ws);
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@auth{token:"guess"}"#);
-        let refused = next_text(&mut ws);
-        (accepted, refused, close_code(&mut ws))
-    })
-    .await;
-    assert_eq!(accepted, "@authed");
-    assert_eq!(refused, "@deauthed");
-    assert_eq!(code, Some(1008));
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_closes_connections_with_going_away_and_stops_accepting() {
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let reader = spawn_blocking(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@link(node:"/unit/1",lane:info)"#);
-        let linked = next_text(&mut ws);
-        let _ = ready_tx.send(());
-        (linked, close_code(&mut ws))
-    });
-    tokio::time::timeout(TEST_LIMIT, ready_rx)
-        .await
-        .expect("client linked in time")
-        .expect("client thread alive");
-    assert_eq!(handle.connections(), 1);
-    tokio::time::timeout(TEST_LIMIT, handle.shutdown())
-        .await
-        .expect("shutdown finished in time");
-    let (linked, code) = tokio::time::timeout(TEST_LIMIT, reader)
-        .await
-        .expect("client saw the close in time")
-        .expect("client thread");
-    assert_eq!(linked, r#"@linked(node:"/unit/1",lane:info)"#);
-    assert_eq!(code, Some(1001));
-    assert_eq!(handle.connections(), 0);
-    assert!(TcpStream::connect(addr).is_err(), "the listener is closed");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stops_reading_is_closed_as_overloaded_and_others_are_not() {
-    let config = ServerConfig::default()
-        .with_fanout_capacity(16)
-        .with_write_high_water(4 * 1024);
-    let (addr, handle) = start(config).await;
-    let link = r#"@link(node:"/unit/9",lane:info)"#;
-    let linked = r#"@linked(node:"/unit/9",lane:info)"#;
-
-    // The slow client links, then stops reading until told to go on.
-    let (slow_ready_tx, slow_ready_rx) = tokio::sync::oneshot::channel();
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let slow = spawn_blocking(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, link);
-        assert_eq!(next_text(&mut ws), linked);
-        let _ = slow_ready_tx.send(());
-        go_rx.recv_timeout(TEST_LIMIT).expect("go signal");
-        let mut events = 0usize;
-        let code = loop {
-            match ws.read() {
-                Ok(Message::Text(_)) => events += 1,
-                Ok(Message::Close(frame)) => break frame.map(|f| u16::from(f.code)),
-                Ok(_) => {}
-                Err(e) => panic!("expected events then a close, got {e}"),
-            }
+impl Tokio {
+    fn start(make: impl FnOnce() -> ServerBuilder) -> Tokio {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let server = runtime.block_on(make().bind("127.0.0.1:0")).expect("bind");
+        let addr = server.local_addr().expect("local addr");
+        let handle = {
+            let _entered = runtime.enter();
+            server.spawn()
         };
-        (events, code)
-    });
-    tokio::time::timeout(TEST_LIMIT, slow_ready_rx)
-        .await
-        .expect("slow client linked in time")
-        .expect("slow client alive");
-
-    // The healthy client reads everything and reports each event it got.
-    let (fast_ready_tx, fast_ready_rx) = tokio::sync::oneshot::channel();
-    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let fast = spawn_blocking(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, link);
-        assert_eq!(next_text(&mut ws), linked);
-        let _ = fast_ready_tx.send(());
-        let mut events = 0usize;
-        while done_rx.try_recv().is_err() {
-            match ws.read() {
-                Ok(Message::Text(_)) => {
-                    events += 1;
-                    let _ = seen_tx.send(());
-                }
-                Ok(_) => {}
-                // The read timeout while idle: look for the done signal again.
-                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("the healthy client lost its connection: {e}"),
-            }
-        }
-        events
-    });
-    tokio::time::timeout(TEST_LIMIT, fast_ready_rx)
-        .await
-        .expect("healthy client linked in time")
-        .expect("healthy client alive");
-
-    // Publish one change at a time, each once the healthy client got the previous one, until
-    // only the healthy client takes them: the slow one has been dropped from the fan-out.
-    // Bounded: the socket buffers of the slow client hold a few MiB at most.
-    let body = "x".repeat(2000);
-    let mut published = 0usize;
-    loop {
-        let reached = handle
-            .modify("/unit/9", |lanes| lanes.set_value("info", body.as_str()))
-            .expect("modify");
-        published += 1;
-        tokio::time::timeout(TEST_LIMIT, seen_rx.recv())
-            .await
-            .expect("the healthy client keeps getting events")
-            .expect("healthy client alive");
-        if reached == 1 {
-            break;
-        }
-        assert_eq!(reached, 2);
-        assert!(published < 100_000, "the slow client was never dropped");
-    }
-    let _ = go_tx.send(());
-    // Tell the healthy client to stop, and wake it with one more event.
-    let _ = done_tx.send(());
-    handle
-        .modify("/unit/9", |lanes| lanes.set_value("info", "last"))
-        .expect("modify");
-    published += 1;
-    let (slow_events, code) = tokio::time::timeout(TEST_LIMIT, slow)
-        .await
-        .expect("slow client finished in time")
-        .expect("slow client thread");
-    let fast_events = tokio::time::timeout(TEST_LIMIT, fast)
-        .await
-        .expect("healthy client finished in time")
-        .expect("healthy client thread");
-    assert_eq!(code, Some(1013), "closed as overloaded");
-    assert!(
-        slow_events < published - 1,
-        "{slow_events} events of {published}: some were dropped"
-    );
-    assert_eq!(fast_events, published, "the healthy client got every event");
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_that_is_not_a_websocket_upgrade_gets_an_http_error() {
-    use std::io::{Read, Write};
-    let (addr, handle) = start(ServerConfig::default()).await;
-    let answer = client(move || {
-        let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .expect("read timeout");
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            .expect("write");
-        // The server answers and closes: read to the end.
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).expect("read the answer");
-        String::from_utf8_lossy(&answer).into_owned()
-    })
-    .await;
-    let status = answer.lines().next().unwrap_or_default().to_owned();
-    assert!(
-        status.starts_with("HTTP/1.1 4"),
-        "an HTTP client error, got {answer:?}"
-    );
-    handle.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_client_is_dropped_after_the_idle_timeout() {
-    let ws_config = warp_proto::ws::WsConfig::default()
-        .with_ping_interval(None)
-        .with_idle_timeout(Some(Duration::from_millis(300)));
-    let config =
-        ServerConfig::default().with_endpoint(ServerConfig::default().endpoint.with_ws(ws_config));
-    let (addr, handle) = start(config).await;
-    let outcome = client(move || {
-        let mut ws = connect(addr);
-        // Send nothing; the next read ends when the server drops the connection.
-        match ws.read() {
-            Ok(message) => format!("unexpected {message:?}"),
-            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                "still open after the read timeout".to_owned()
-            }
-            Err(_) => "dropped".to_owned(),
-        }
-    })
-    .await;
-    assert_eq!(outcome, "dropped");
-    handle.shutdown().await;
-}
-
-/// An agent logic of the application's own: `double` sets `total` to twice its integer and
-/// refuses negative ones (the whole command then has no effect).
-struct Doubler;
-
-impl warp_tokio::server::AgentLogic for Doubler {
-    fn on_command(
-        &mut self,
-        lane: &str,
-        value: &warp_proto::recon::Value,
-        lanes: &mut warp_proto::app::AgentContext<'_>,
-    ) -> Result<(), warp_proto::app::LaneError> {
-        match (lane, value.as_i64()) {
-            ("double", Some(n)) if n >= 0 => lanes.set_value("total", n.saturating_mul(2)),
-            _ => Err(warp_proto::app::LaneError::Refused(
-                "not a non-negative integer",
-            )),
+        Tokio {
+            runtime,
+            handle,
+            addr,
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn routes_added_at_run_time_serve_agents_with_the_applications_logic() {
-    use warp_tokio::server::{CommandLane, Server, ValueLane, ValueType};
-    let server = Server::bind("127.0.0.1:0").await.expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let handle = server.spawn();
-    handle
-        .route("/calc/:id", |params| {
-            // Only numeric ids exist.
-            params.get("id")?.parse::<u32>().ok()?;
-            Some(
-                warp_proto::app::Agent::new(Doubler)
-                    .with_lane("total", ValueLane::int(0))
-                    .with_lane("double", CommandLane::new(ValueType::Int)),
-            )
+impl TestServer for Tokio {
+    fn demo(config: ServerConfig, authenticator: Option<fn(&str) -> bool>) -> Self {
+        Tokio::start(|| {
+            let builder = demo_builder().config(config);
+            match authenticator {
+                Some(check) => builder.authenticator(check),
+                None => builder,
+            }
         })
-        .expect("route");
-    let frames = client(move || {
-        let mut ws = connect(addr);
-        send(&mut ws, r#"@link(node:"/calc/x",lane:total)"#);
-        send(&mut ws, r#"@link(node:"/calc/1",lane:total)"#);
-        let mut frames = texts(&mut ws, 2);
-        send(&mut ws, r#"@command(node:"/calc/1",lane:double) -4"#);
-        send(&mut ws, r#"@command(node:"/calc/1",lane:double) 21"#);
-        frames.extend(texts(&mut ws, 1));
-        frames
-    })
-    .await;
-    assert_eq!(
-        frames,
-        [
-            r#"@unlinked(node:"/calc/x",lane:total)@nodeNotFound"#,
-            r#"@linked(node:"/calc/1",lane:total)"#,
-            r#"@event(node:"/calc/1",lane:total) 42"#,
-        ]
-    );
-    handle.shutdown().await;
+    }
+
+    fn with_app_routes() -> Self {
+        let server = Tokio::start(|| {
+            Server::builder()
+                .route_handler("/squares/:id", squares_handler)
+                .expect("route")
+        });
+        server.handle.route("/calc/:id", calc_agent).expect("route");
+        server
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn set_info(&self, node: &str, text: &str) -> usize {
+        self.handle
+            .modify(node, |lanes| lanes.set_value("info", text))
+            .expect("modify")
+    }
+
+    fn connections(&self) -> usize {
+        self.handle.connections()
+    }
+
+    fn shutdown(&self) {
+        let handle = self.handle.clone();
+        self.runtime
+            .block_on(async move { tokio::time::timeout(TEST_LIMIT, handle.shutdown()).await })
+            .expect("shutdown finished in time");
+    }
 }
+
+server_scenarios!(Tokio);

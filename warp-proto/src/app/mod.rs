@@ -15,6 +15,11 @@
 //!   [`PlaneConfig::max_agents`]. Its answers are explicit: [`LinkError`] (to refuse a link with
 //!   `@nodeNotFound`/`@laneNotFound`), [`SyncState`] (the events of a sync), [`Published`] (the
 //!   events of a change, for every connection).
+//! - [`NodeHandler`]: for anything else, a node whose lanes the application serves itself,
+//!   routed with [`Plane::route_handler`].
+//! - [`session::server`]: the whole server side of a driver, sans-IO: one
+//!   [`ConnectionSession`](session::server::ConnectionSession) per connection and the
+//!   [`Hub`](session::server::Hub) they share (fan-out, slow consumers).
 //! - [`Uplinks`]: per connection, applies those answers to a
 //!   [`ServerConnection`](crate::connection::ServerConnection) in a consistent order; its
 //!   docs state the driver's contract.
@@ -22,8 +27,9 @@
 //!
 //! # Client side
 //! - [`Backoff`] and [`Reconnect`]: when to connect again.
-//! - [`WantedLinks`]: the links to open again after reconnecting.
-//! - [`CommandBuffer`]: the commands held while disconnected.
+//! - [`CommandBuffer`]: the commands held while disconnected, each with the caller's tag.
+//! - [`session::client`]: the whole client side of a driver, sans-IO: downlinks routed by
+//!   id, shared links, reconnection re-opening every downlink, buffered commands.
 //!
 //! # Example: a server in a few lines
 //!
@@ -70,22 +76,25 @@ mod agent;
 mod backoff;
 mod body;
 pub mod demo;
+mod handler;
 mod key;
 mod lane;
 mod plane;
 mod reconnect;
 mod route;
 mod router;
+pub mod session;
 mod uplinks;
 
 pub use agent::{Agent, AgentContext, AgentLogic, LaneEvent, NoLogic};
 pub use backoff::Backoff;
 pub use body::{body_text, EventBody, MapMessage};
+pub use handler::{HandlerFactory, NodeHandler};
 pub use lane::{CommandLane, Lane, LaneError, LaneKind, MapLane, ValueLane, ValueType};
-pub use plane::{AgentFactory, CommandError, LinkError, Plane, PlaneConfig, Published, SyncState};
-pub use reconnect::{
-    BufferError, BufferedCommand, CommandBuffer, Reconnect, ReconnectState, WantedLink, WantedLinks,
+pub use plane::{
+    AgentFactory, CommandError, LinkError, Plane, PlaneConfig, Published, RouteTarget, SyncState,
 };
+pub use reconnect::{BufferError, BufferedCommand, CommandBuffer, Reconnect, ReconnectState};
 pub use route::{Params, RouteError, RouteErrorKind, RoutePattern};
 pub use router::{RouteId, RouteMatch, Router};
 pub use uplinks::{Handled, Pump, UplinkError, Uplinks};

@@ -8,6 +8,7 @@ use core::fmt;
 
 use super::agent::{Agent, AgentContext, LaneEvent};
 use super::body::EventBody;
+use super::handler::{HandlerFactory, NodeHandler};
 use super::lane::{LaneError, LaneKind};
 use super::route::{Params, RouteError};
 use super::router::{RouteId, Router};
@@ -47,6 +48,39 @@ impl Default for PlaneConfig {
 /// Makes the agent of a node from the parameters its URI binds in the route's pattern; `None`
 /// when there is no such node (the link is refused with `@nodeNotFound`).
 pub type AgentFactory = Box<dyn Fn(&Params) -> Option<Agent> + Send + Sync>;
+
+/// What a route of a [`Plane`] makes: agents with ready-made lanes, or
+/// [`NodeHandler`]s serving their lanes themselves.
+pub enum RouteTarget {
+    /// Made by [`Plane::route`].
+    Agent(AgentFactory),
+    /// Made by [`Plane::route_handler`].
+    Handler(HandlerFactory),
+}
+
+impl fmt::Debug for RouteTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteTarget::Agent(_) => f.write_str("Agent"),
+            RouteTarget::Handler(_) => f.write_str("Handler"),
+        }
+    }
+}
+
+/// A running node: an agent or a handler.
+enum Node {
+    Agent(Agent),
+    Handler(Box<dyn NodeHandler>),
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Agent(agent) => fmt::Debug::fmt(agent, f),
+            Node::Handler(_) => f.write_str("NodeHandler"),
+        }
+    }
+}
 
 /// Why a link (or sync) cannot be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -232,8 +266,8 @@ impl SyncState {
 /// assert!(plane.sync("/nowhere", "count").is_err());
 /// ```
 pub struct Plane {
-    router: Router<AgentFactory>,
-    agents: BTreeMap<String, Agent>,
+    router: Router<RouteTarget>,
+    agents: BTreeMap<String, Node>,
     config: PlaneConfig,
     seq: u64,
 }
@@ -278,11 +312,22 @@ impl Plane {
     where
         F: Fn(&Params) -> Option<Agent> + Send + Sync + 'static,
     {
-        self.router.add(pattern, Box::new(factory))
+        self.router
+            .add(pattern, RouteTarget::Agent(Box::new(factory)))
+    }
+
+    /// Routes node URIs matching `pattern` to [`NodeHandler`]s made by `factory`: nodes whose
+    /// lanes the application serves itself. One handler lives per node URI, like an agent.
+    pub fn route_handler<F>(&mut self, pattern: &str, factory: F) -> Result<RouteId, RouteError>
+    where
+        F: Fn(&Params) -> Option<Box<dyn NodeHandler>> + Send + Sync + 'static,
+    {
+        self.router
+            .add(pattern, RouteTarget::Handler(Box::new(factory)))
     }
 
     /// The route table.
-    pub fn router(&self) -> &Router<AgentFactory> {
+    pub fn router(&self) -> &Router<RouteTarget> {
         &self.router
     }
 
@@ -291,26 +336,67 @@ impl Plane {
         self.seq
     }
 
-    /// The running agent of `node`.
+    /// The running agent of `node` (`None` for a node served by a [`NodeHandler`]).
     pub fn agent(&self, node: &str) -> Option<&Agent> {
-        self.agents.get(node)
+        match self.agents.get(node) {
+            Some(Node::Agent(agent)) => Some(agent),
+            _ => None,
+        }
     }
 
-    /// The node URIs of the running agents, in order.
+    /// The node URIs of the running agents and handlers, in order.
     pub fn nodes(&self) -> impl Iterator<Item = &str> + '_ {
         self.agents.keys().map(String::as_str)
     }
 
-    /// How many agents are running.
+    /// How many nodes (agents and handlers) are running: the count
+    /// [`PlaneConfig::max_agents`] bounds.
     pub fn agent_count(&self) -> usize {
         self.agents.len()
     }
 
     /// Stops the agent of `node` and returns it. Its state is gone; links open on it stay
     /// open on their connections (the driver may end them with `ServerConnection::unlink`), and
-    /// the next link or command starts a fresh agent.
+    /// the next link or command starts a fresh agent. A node served by a handler is left
+    /// running (see [`Plane::stop_node`]).
     pub fn stop_agent(&mut self, node: &str) -> Option<Agent> {
-        self.agents.remove(node)
+        match self.agents.remove(node) {
+            Some(Node::Agent(agent)) => Some(agent),
+            Some(handler) => {
+                self.agents.insert(String::from(node), handler);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Stops the agent or handler of `node`; returns whether one was running.
+    pub fn stop_node(&mut self, node: &str) -> bool {
+        self.agents.remove(node).is_some()
+    }
+
+    /// Publishes events the application made outside of any command (typically for a node
+    /// served by a [`NodeHandler`], whose state the plane does not hold): sequences them like
+    /// a change of an agent. Empty `events` publish nothing and take no sequence number.
+    ///
+    /// ```
+    /// use warp_proto::app::{EventBody, LaneEvent, Plane, PlaneConfig};
+    /// use warp_proto::recon::Value;
+    ///
+    /// let mut plane = Plane::new(PlaneConfig::default());
+    /// let body = EventBody::new(Value::Int(3)).unwrap();
+    /// let published = plane.publish("/sensor/1", vec![LaneEvent { lane: "level".into(), body }]);
+    /// assert_eq!((published.node(), published.seq()), ("/sensor/1", 1));
+    /// ```
+    pub fn publish(&mut self, node: &str, events: Vec<LaneEvent>) -> Published {
+        if !events.is_empty() {
+            self.seq = self.seq.saturating_add(1);
+        }
+        Published {
+            node: String::from(node),
+            seq: self.seq,
+            events,
+        }
     }
 
     /// Starts the agent of `node` if it is not running; returns whether it was started now.
@@ -324,8 +410,12 @@ impl Plane {
                 max: self.config.max_agents,
             });
         }
-        let agent = (found.handler)(&found.params).ok_or(LinkError::NodeNotFound)?;
-        self.agents.insert(String::from(node), agent);
+        let made = match found.handler {
+            RouteTarget::Agent(factory) => factory(&found.params).map(Node::Agent),
+            RouteTarget::Handler(factory) => factory(&found.params).map(Node::Handler),
+        };
+        let made = made.ok_or(LinkError::NodeNotFound)?;
+        self.agents.insert(String::from(node), made);
         Ok(true)
     }
 
@@ -341,27 +431,40 @@ impl Plane {
     /// with [`LinkError::rejection`]).
     pub fn open(&mut self, node: &str, lane: &str) -> Result<LaneKind, LinkError> {
         let started = self.start(node)?;
-        match self.agents.get(node).and_then(|a| a.lane(lane)) {
-            Some(l) => Ok(l.kind()),
-            None => {
-                self.undo_start(node, started);
-                Err(LinkError::LaneNotFound)
-            }
+        let result = match self.agents.get_mut(node) {
+            Some(Node::Agent(agent)) => agent
+                .lane(lane)
+                .map(|l| l.kind())
+                .ok_or(LinkError::LaneNotFound),
+            Some(Node::Handler(handler)) => handler.open(node, lane),
+            None => Err(LinkError::NodeNotFound),
+        };
+        if result.is_err() {
+            self.undo_start(node, started);
         }
+        result
     }
 
     /// The state a `sync` of `node`/`lane` sends (starting the agent if needed): send each body
     /// with `ServerConnection::sync_event`, then `ServerConnection::synced`.
     pub fn sync(&mut self, node: &str, lane: &str) -> Result<SyncState, LinkError> {
         let started = self.start(node)?;
-        match self.agents.get(node).and_then(|a| a.lane(lane)) {
-            Some(l) => Ok(SyncState {
+        let result = match self.agents.get_mut(node) {
+            Some(Node::Agent(agent)) => agent
+                .lane(lane)
+                .map(|l| l.sync_bodies())
+                .ok_or(LinkError::LaneNotFound),
+            Some(Node::Handler(handler)) => handler.sync(node, lane),
+            None => Err(LinkError::NodeNotFound),
+        };
+        match result {
+            Ok(bodies) => Ok(SyncState {
                 seq: self.seq,
-                bodies: l.sync_bodies(),
+                bodies,
             }),
-            None => {
+            Err(e) => {
                 self.undo_start(node, started);
-                Err(LinkError::LaneNotFound)
+                Err(e)
             }
         }
     }
@@ -377,9 +480,10 @@ impl Plane {
     ) -> Result<Published, CommandError> {
         let started = self.start(node)?;
         let result = match self.agents.get_mut(node) {
-            Some(agent) if agent.lane(lane).is_some() => agent
+            Some(Node::Agent(agent)) if agent.lane(lane).is_some() => agent
                 .command(node, lane, body, now)
                 .map_err(CommandError::Lane),
+            Some(Node::Handler(handler)) => handler.command(node, lane, body, now),
             _ => Err(CommandError::LaneNotFound),
         };
         self.finish(node, started, result)
@@ -419,8 +523,9 @@ impl Plane {
     {
         let started = self.start(node)?;
         let result = match self.agents.get_mut(node) {
-            Some(agent) => agent.modify(node, now, f).map_err(CommandError::Lane),
-            None => Err(CommandError::NodeNotFound),
+            Some(Node::Agent(agent)) => agent.modify(node, now, f).map_err(CommandError::Lane),
+            // A handler's state is not in the plane: it publishes with `Plane::publish`.
+            Some(Node::Handler(_)) | None => Err(CommandError::NodeNotFound),
         };
         self.finish(node, started, result)
     }

@@ -1,10 +1,11 @@
-//! The client's reconnection policy, sans-IO: when to connect again ([`Reconnect`]), which
-//! links to open again once connected ([`WantedLinks`]), and the commands held while
-//! disconnected ([`CommandBuffer`]). PROFILE.md: reconnection with back-off and re-opening of
+//! The client's reconnection policy, sans-IO: when to connect again ([`Reconnect`]) and the
+//! commands held while disconnected ([`CommandBuffer`]). The downlinks to open again once
+//! connected are the client session's own records
+//! ([`ClientSession`](super::session::client::ClientSession)). PROFILE.md: reconnection with back-off and re-opening of
 //! wanted links is on by default; commands sent while disconnected are buffered up to a bound,
 //! then refused with an error.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use core::fmt;
 
@@ -154,119 +155,6 @@ impl fmt::Display for BufferError {
 
 impl core::error::Error for BufferError {}
 
-/// One link the application wants open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct WantedLink<'a> {
-    /// The node URI.
-    pub node: &'a str,
-    /// The lane URI.
-    pub lane: &'a str,
-    /// Whether to open it with `sync` (else `link`).
-    pub sync: bool,
-}
-
-/// The links a client re-opens after reconnecting: one per (node, lane), opened with `sync` if
-/// any handle wanted it (as the JS client's `keepSynced`), bounded in number.
-///
-/// ```
-/// use warp_proto::app::{WantedLink, WantedLinks};
-///
-/// let mut wanted = WantedLinks::new(100);
-/// wanted.want("/unit/1", "info", false).unwrap();
-/// wanted.want("/unit/1", "info", true).unwrap(); // upgraded to sync
-/// wanted.want("/unit/2", "count", false).unwrap();
-/// let all: Vec<_> = wanted.iter().collect();
-/// assert_eq!(all[0], WantedLink { node: "/unit/1", lane: "info", sync: true });
-/// assert!(wanted.unwant("/unit/2", "count"));
-/// assert_eq!(wanted.len(), 1);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct WantedLinks {
-    links: BTreeMap<String, BTreeMap<String, bool>>,
-    len: usize,
-    max: usize,
-}
-
-impl WantedLinks {
-    /// An empty record of at most `max` links.
-    pub fn new(max: usize) -> WantedLinks {
-        WantedLinks {
-            links: BTreeMap::new(),
-            len: 0,
-            max,
-        }
-    }
-
-    /// Wants `node`/`lane` open (with `sync`, or `sync` stays as it was if already wanted with
-    /// it). Fails with [`BufferError::TooMany`] for a new link beyond the bound.
-    pub fn want(&mut self, node: &str, lane: &str, sync: bool) -> Result<(), BufferError> {
-        if let Some(s) = self
-            .links
-            .get_mut(node)
-            .and_then(|lanes| lanes.get_mut(lane))
-        {
-            *s |= sync;
-            return Ok(());
-        }
-        if self.len >= self.max {
-            return Err(BufferError::TooMany { max: self.max });
-        }
-        self.links
-            .entry(String::from(node))
-            .or_default()
-            .insert(String::from(lane), sync);
-        self.len += 1;
-        Ok(())
-    }
-
-    /// No longer wants `node`/`lane`; returns whether it was wanted.
-    pub fn unwant(&mut self, node: &str, lane: &str) -> bool {
-        let Some(lanes) = self.links.get_mut(node) else {
-            return false;
-        };
-        let removed = lanes.remove(lane).is_some();
-        if lanes.is_empty() {
-            self.links.remove(node);
-        }
-        if removed {
-            self.len = self.len.saturating_sub(1);
-        }
-        removed
-    }
-
-    /// Whether `node`/`lane` is wanted, and with `sync`.
-    pub fn get(&self, node: &str, lane: &str) -> Option<WantedLink<'_>> {
-        let (node, lanes) = self.links.get_key_value(node)?;
-        let (lane, &sync) = lanes.get_key_value(lane)?;
-        Some(WantedLink { node, lane, sync })
-    }
-
-    /// Every wanted link, by node then lane: what to open after reconnecting.
-    pub fn iter(&self) -> impl Iterator<Item = WantedLink<'_>> + '_ {
-        self.links.iter().flat_map(|(node, lanes)| {
-            lanes
-                .iter()
-                .map(move |(lane, &sync)| WantedLink { node, lane, sync })
-        })
-    }
-
-    /// How many links are wanted.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Forgets every link.
-    pub fn clear(&mut self) {
-        self.links.clear();
-        self.len = 0;
-    }
-}
-
 /// A command held while disconnected.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BufferedCommand {
@@ -296,6 +184,10 @@ impl BufferedCommand {
 /// body text). After connecting, send them from the front, popping each once the connection
 /// took it.
 ///
+/// Each command carries a tag `T` chosen by the caller (by default `()`), for example the
+/// channel its outcome goes to: [`push_tagged`](Self::push_tagged) and
+/// [`pop_tagged`](Self::pop_tagged) keep the two together, so they cannot get out of step.
+///
 /// ```
 /// use warp_proto::app::{BufferError, CommandBuffer};
 /// use warp_proto::envelope::Body;
@@ -311,18 +203,43 @@ impl BufferedCommand {
 ///     buffer.pop();
 /// }
 /// assert!(buffer.is_empty());
+///
+/// // Tagged: the tag comes back with its command.
+/// let mut tagged = CommandBuffer::<u32>::new(8, 1024);
+/// tagged.push_tagged("/unit/1", "add", Body::from_raw("5"), 17).unwrap();
+/// let (command, tag) = tagged.pop_tagged().unwrap();
+/// assert_eq!((command.body().raw(), tag), ("5", 17));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CommandBuffer {
-    queue: VecDeque<BufferedCommand>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandBuffer<T = ()> {
+    queue: VecDeque<(BufferedCommand, T)>,
     bytes: usize,
     max_commands: usize,
     max_bytes: usize,
 }
 
-impl CommandBuffer {
+impl<T> Default for CommandBuffer<T> {
+    /// An empty buffer that holds nothing (both bounds 0).
+    fn default() -> Self {
+        CommandBuffer::new(0, 0)
+    }
+}
+
+impl CommandBuffer<()> {
+    /// Holds a command. Fails, holding nothing, when a bound would be passed.
+    pub fn push(&mut self, node: &str, lane: &str, body: Body<'_>) -> Result<(), BufferError> {
+        self.push_tagged(node, lane, body, ())
+    }
+
+    /// Removes and returns the oldest command.
+    pub fn pop(&mut self) -> Option<BufferedCommand> {
+        self.pop_tagged().map(|(c, ())| c)
+    }
+}
+
+impl<T> CommandBuffer<T> {
     /// An empty buffer of at most `max_commands` commands and `max_bytes` bytes.
-    pub fn new(max_commands: usize, max_bytes: usize) -> CommandBuffer {
+    pub fn new(max_commands: usize, max_bytes: usize) -> CommandBuffer<T> {
         CommandBuffer {
             queue: VecDeque::new(),
             bytes: 0,
@@ -331,8 +248,29 @@ impl CommandBuffer {
         }
     }
 
-    /// Holds a command. Fails, holding nothing, when a bound would be passed.
-    pub fn push(&mut self, node: &str, lane: &str, body: Body<'_>) -> Result<(), BufferError> {
+    /// Holds a command with its tag. Fails, holding nothing, when a bound would be passed;
+    /// the tag is then dropped (keep what you need from it first, or check
+    /// [`would_accept`](Self::would_accept)).
+    pub fn push_tagged(
+        &mut self,
+        node: &str,
+        lane: &str,
+        body: Body<'_>,
+        tag: T,
+    ) -> Result<(), BufferError> {
+        self.would_accept(node, lane, body)?;
+        let command = BufferedCommand {
+            node: String::from(node),
+            lane: String::from(lane),
+            body: String::from(body.raw()),
+        };
+        self.bytes = self.bytes.saturating_add(command.size());
+        self.queue.push_back((command, tag));
+        Ok(())
+    }
+
+    /// Whether a command would fit: `Ok`, or the bound it would pass. Changes nothing.
+    pub fn would_accept(&self, node: &str, lane: &str, body: Body<'_>) -> Result<(), BufferError> {
         if self.queue.len() >= self.max_commands {
             return Err(BufferError::TooMany {
                 max: self.max_commands,
@@ -347,25 +285,19 @@ impl CommandBuffer {
                 max: self.max_bytes,
             });
         }
-        self.queue.push_back(BufferedCommand {
-            node: String::from(node),
-            lane: String::from(lane),
-            body: String::from(body.raw()),
-        });
-        self.bytes = self.bytes.saturating_add(size);
         Ok(())
     }
 
     /// The oldest command.
     pub fn front(&self) -> Option<&BufferedCommand> {
-        self.queue.front()
+        self.queue.front().map(|(c, _)| c)
     }
 
-    /// Removes and returns the oldest command.
-    pub fn pop(&mut self) -> Option<BufferedCommand> {
-        let c = self.queue.pop_front()?;
+    /// Removes and returns the oldest command with its tag.
+    pub fn pop_tagged(&mut self) -> Option<(BufferedCommand, T)> {
+        let (c, tag) = self.queue.pop_front()?;
         self.bytes = self.bytes.saturating_sub(c.size());
-        Some(c)
+        Some((c, tag))
     }
 
     /// How many commands are held.
@@ -383,7 +315,13 @@ impl CommandBuffer {
         self.bytes
     }
 
-    /// Drops every command.
+    /// Removes every command, oldest first, with its tag (to answer each).
+    pub fn drain(&mut self) -> impl Iterator<Item = (BufferedCommand, T)> + '_ {
+        self.bytes = 0;
+        self.queue.drain(..)
+    }
+
+    /// Drops every command (and its tag).
     pub fn clear(&mut self) {
         self.queue.clear();
         self.bytes = 0;

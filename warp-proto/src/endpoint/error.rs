@@ -90,6 +90,8 @@ pub(crate) fn local_reason(code: CloseCode) -> &'static str {
     }
 }
 
+impl core::error::Error for CloseReason {}
+
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use warp_proto::app::session::client::SessionConfig;
 use warp_proto::app::Backoff;
 use warp_proto::connection::Config as WarpConfig;
 use warp_proto::endpoint::EndpointConfig;
@@ -81,6 +82,15 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// The settings of the sans-IO session under the client.
+    pub(crate) fn session(&self) -> SessionConfig {
+        SessionConfig::default()
+            .with_endpoint(self.endpoint)
+            .with_reconnect(self.reconnect)
+            .with_connect_timeout(self.connect_timeout)
+            .with_command_buffer(self.max_buffered_commands, self.max_buffered_bytes)
+    }
+
     /// Sets [`endpoint`](Self::endpoint).
     pub fn with_endpoint(mut self, endpoint: EndpointConfig) -> Self {
         self.endpoint = endpoint;

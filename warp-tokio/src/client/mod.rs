@@ -1,10 +1,12 @@
 //! The WARP client over tokio: [`Client::connect`] to a server, open [`Downlink`]s with
 //! [`Client::link`] / [`Client::sync`], send [`Client::command`]s.
 //!
-//! The protocol runs in the sans-IO [`ClientEndpoint`](warp_proto::endpoint::ClientEndpoint)
-//! of `warp-proto`; this module only moves bytes between it and a tokio socket. Each client
-//! has one background task owning its connection; its handles ([`Client`], [`Downlink`]) talk
-//! to that task over bounded channels.
+//! Everything that is not IO runs in the sans-IO
+//! [`ClientSession`](warp_proto::app::session::client::ClientSession) of `warp-proto` (the
+//! same one `warp-smol` drives, so the two clients behave alike and share their types); this
+//! module only moves bytes between it and a tokio socket. Each client has one background task
+//! owning its connection; its handles ([`Client`], [`Downlink`]) talk to that task over
+//! bounded channels.
 //!
 //! - **Shared links.** Downlinks on the same node and lane share one WARP link; each sees
 //!   every event. The last one closing (or dropped) sends `unlink`.
@@ -51,11 +53,9 @@
 
 mod config;
 mod downlink;
-mod error;
 mod random;
 mod task;
 mod transport;
-mod url;
 
 use std::fmt;
 use std::future::Future;
@@ -66,27 +66,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use warp_proto::recon::Value;
 
 pub use config::ClientConfig;
-pub use downlink::{Downlink, DownlinkEvent, UnlinkReason};
-pub use error::ClientError;
-pub use url::{Scheme, ServerUrl, UrlError};
+pub use downlink::Downlink;
+pub use warp_proto::app::session::client::{
+    ClientError, ClientState, DownlinkEvent, Scheme, ServerUrl, UnlinkReason, UrlError,
+};
 
 use downlink::HandleClose;
 use task::{Request, Task};
-
-/// Where a client's connection stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ClientState {
-    /// Opening a connection (TCP, TLS, WebSocket handshake).
-    Connecting,
-    /// Connected: downlinks are open, commands go out at once.
-    Connected,
-    /// The connection was lost; waiting to reconnect. Commands are buffered.
-    Disconnected,
-    /// Closed for good: by [`Client::close`], by giving up reconnecting, or by losing the
-    /// connection with reconnection off.
-    Closed,
-}
 
 /// A WARP client: one connection to one server, shared by every clone.
 ///

@@ -4,8 +4,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::config::ClientConfig;
-use super::error::ClientError;
-use super::url::ServerUrl;
+use super::ClientError;
+use super::ServerUrl;
 
 /// A byte stream the connection task reads and writes.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}

@@ -8,9 +8,12 @@
 //!   outside with [`ServerHandle::modify`].
 //! - **One agent per node**: every connection linked to `/unit/1` sees the same state; a change
 //!   is published to every link on that lane, on every connection, in one order.
+//! - **Nodes of your own**: a [`NodeHandler`] serves the lanes of the nodes routed to it with
+//!   [`ServerBuilder::route_handler`] (computed lanes, state kept elsewhere).
 //! - **One task per connection**, moving bytes between the socket and the sans-IO
-//!   [`ServerEndpoint`](warp_proto::ServerEndpoint); all protocol and application logic is in
-//!   `warp_proto` ([`warp_proto::endpoint`], [`warp_proto::app`]).
+//!   [`ConnectionSession`](warp_proto::app::session::server::ConnectionSession) (which wraps the [`ServerEndpoint`](warp_proto::ServerEndpoint));
+//!   all protocol and application logic, fan-out and slow-consumer decisions included, is in
+//!   `warp_proto` ([`warp_proto::app::session::server`]), shared with the other drivers.
 //! - **Clients** offering the `warp0` subprotocol and clients offering none (the JavaScript
 //!   client `@swim/client`) are both accepted.
 //! - **Bounded**: per connection, the endpoint's buffers and queues
@@ -53,8 +56,6 @@
 //! ```
 
 mod conn;
-mod hub;
-mod request;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -67,143 +68,19 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use warp_proto::app::session::server::{Hub, SharedHub};
 use warp_proto::app::{
-    Agent, AgentContext, CommandError, LaneError, Params, Plane, PlaneConfig, RouteError,
-    RoutePattern, Uplinks,
+    AgentContext, CommandError, LaneError, Params, Plane, RouteError, RoutePattern, RouteTarget,
 };
-use warp_proto::endpoint::EndpointConfig;
 use warp_proto::recon::Value;
-use warp_proto::ws::{Instant as WarpInstant, WsConfig};
+use warp_proto::ws::Instant as WarpInstant;
 
 #[doc(no_inline)]
-pub use warp_proto::app::{AgentLogic, CommandLane, MapLane, NoLogic, ValueLane, ValueType};
-
-use hub::{Hub, SharedHub};
-
-/// Checks the credentials of an `auth` envelope (its body as Recon text): `true` answers
-/// `@authed`, `false` answers `@deauthed` and closes the connection (1008).
-pub type Authenticator = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-/// Makes the agent of a node from the parameters its URI binds in the route's pattern; `None`
-/// when there is no such node (links are refused with `@nodeNotFound`).
-type Factory = Box<dyn Fn(&Params) -> Option<Agent> + Send + Sync>;
-
-/// The bounds and timers of a [`Server`].
-///
-/// ```
-/// use std::time::Duration;
-/// use warp_tokio::server::ServerConfig;
-///
-/// let config = ServerConfig::default()
-///     .with_max_connections(1_000)
-///     .with_shutdown_timeout(Duration::from_secs(2));
-/// assert_eq!(config.max_connections, 1_000);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// Each connection's endpoint: WebSocket sizes and timers, WARP link and queue bounds.
-    /// The server's default differs from [`EndpointConfig::default`] in its keep-alive: a
-    /// ping after 30 s without input, and the connection dropped after 90 s without any.
-    pub endpoint: EndpointConfig,
-    /// The plane of agents: how many may run at once.
-    pub plane: PlaneConfig,
-    /// Connections served at once; further clients wait in the listen backlog. Default 10,000.
-    pub max_connections: usize,
-    /// Published changes waiting for one connection's task; when full, the connection is
-    /// closed as overloaded (code 1013). This also bounds the bursts the application may
-    /// publish (with [`ServerHandle::modify`]) faster than a connection's task runs: size it for
-    /// the largest burst. Default 1024.
-    pub fanout_capacity: usize,
-    /// Sync replays and changes accepted but not yet written into one connection
-    /// ([`Uplinks::new`]). Default [`Uplinks::DEFAULT_MAX_PENDING`].
-    pub max_pending: usize,
-    /// Bytes read from the socket at a time. Default 16 KiB.
-    pub read_buffer_len: usize,
-    /// While more bytes than this wait to be written to a connection, it takes no new input.
-    /// Default 256 KiB.
-    pub write_high_water: usize,
-    /// How long [`ServerHandle::shutdown`] waits for connections to close before dropping
-    /// them. Default 10 s.
-    pub shutdown_timeout: Duration,
-    /// How long a TLS handshake may take (feature `tls`). Default 10 s.
-    pub tls_handshake_timeout: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        let ws = WsConfig::default()
-            .with_ping_interval(Some(Duration::from_secs(30)))
-            .with_idle_timeout(Some(Duration::from_secs(90)));
-        ServerConfig {
-            endpoint: EndpointConfig::default().with_ws(ws),
-            plane: PlaneConfig::default(),
-            max_connections: 10_000,
-            fanout_capacity: 1024,
-            max_pending: Uplinks::<warp_proto::app::Published>::DEFAULT_MAX_PENDING,
-            read_buffer_len: 16 * 1024,
-            write_high_water: 256 * 1024,
-            shutdown_timeout: Duration::from_secs(10),
-            tls_handshake_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-impl ServerConfig {
-    /// Sets [`endpoint`](Self::endpoint).
-    pub fn with_endpoint(mut self, endpoint: EndpointConfig) -> Self {
-        self.endpoint = endpoint;
-        self
-    }
-
-    /// Sets [`plane`](Self::plane).
-    pub fn with_plane(mut self, plane: PlaneConfig) -> Self {
-        self.plane = plane;
-        self
-    }
-
-    /// Sets [`max_connections`](Self::max_connections).
-    pub fn with_max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n;
-        self
-    }
-
-    /// Sets [`fanout_capacity`](Self::fanout_capacity).
-    pub fn with_fanout_capacity(mut self, n: usize) -> Self {
-        self.fanout_capacity = n;
-        self
-    }
-
-    /// Sets [`max_pending`](Self::max_pending).
-    pub fn with_max_pending(mut self, n: usize) -> Self {
-        self.max_pending = n;
-        self
-    }
-
-    /// Sets [`read_buffer_len`](Self::read_buffer_len).
-    pub fn with_read_buffer_len(mut self, n: usize) -> Self {
-        self.read_buffer_len = n;
-        self
-    }
-
-    /// Sets [`write_high_water`](Self::write_high_water).
-    pub fn with_write_high_water(mut self, n: usize) -> Self {
-        self.write_high_water = n;
-        self
-    }
-
-    /// Sets [`shutdown_timeout`](Self::shutdown_timeout).
-    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
-        self
-    }
-
-    /// Sets [`tls_handshake_timeout`](Self::tls_handshake_timeout).
-    pub fn with_tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.tls_handshake_timeout = timeout;
-        self
-    }
-}
+pub use warp_proto::app::session::server::{Authenticator, ServerConfig};
+#[doc(no_inline)]
+pub use warp_proto::app::{
+    Agent, AgentLogic, CommandLane, MapLane, NoLogic, NodeHandler, ValueLane, ValueType,
+};
 
 /// Where a server is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,7 +126,7 @@ impl Shared {
 #[derive(Default)]
 pub struct ServerBuilder {
     config: ServerConfig,
-    routes: Vec<(String, Factory)>,
+    routes: Vec<(String, RouteTarget)>,
     authenticator: Option<Authenticator>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -286,7 +163,20 @@ impl ServerBuilder {
         F: Fn(&Params) -> Option<Agent> + Send + Sync + 'static,
     {
         RoutePattern::parse(pattern)?;
-        self.routes.push((pattern.to_owned(), Box::new(factory)));
+        self.routes
+            .push((pattern.to_owned(), RouteTarget::Agent(Box::new(factory))));
+        Ok(self)
+    }
+
+    /// Routes node URIs matching `pattern` to [`NodeHandler`]s made by `factory` on first use:
+    /// nodes whose lanes the application serves itself. Fails on a malformed pattern.
+    pub fn route_handler<F>(mut self, pattern: &str, factory: F) -> Result<Self, RouteError>
+    where
+        F: Fn(&Params) -> Option<Box<dyn NodeHandler>> + Send + Sync + 'static,
+    {
+        RoutePattern::parse(pattern)?;
+        self.routes
+            .push((pattern.to_owned(), RouteTarget::Handler(Box::new(factory))));
         Ok(self)
     }
 
@@ -317,10 +207,12 @@ impl ServerBuilder {
     /// Makes the server on a listener bound already.
     pub fn listener(self, listener: TcpListener) -> io::Result<Server> {
         let mut plane = Plane::new(self.config.plane);
-        for (pattern, factory) in self.routes {
-            plane
-                .route(&pattern, factory)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        for (pattern, target) in self.routes {
+            match target {
+                RouteTarget::Agent(factory) => plane.route(&pattern, factory),
+                RouteTarget::Handler(factory) => plane.route_handler(&pattern, factory),
+            }
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         }
         let (stop, _) = watch::channel(false);
         let (life, _) = watch::channel(Life::Idle);
@@ -444,6 +336,7 @@ impl Server {
         }
         drop(self.listener);
         shared.stop.send_replace(true);
+        shared.hub.lock().shut_down();
         tracing::info!(connections = tasks.len(), "WARP server shutting down");
         let deadline = tokio::time::Instant::now().checked_add(shared.config.shutdown_timeout);
         loop {
@@ -475,6 +368,7 @@ struct StopGuard(Arc<Shared>);
 impl Drop for StopGuard {
     fn drop(&mut self) {
         self.0.stop.send_replace(true);
+        self.0.hub.lock().shut_down();
         self.0.life.send_replace(Life::Stopped);
     }
 }
@@ -553,18 +447,14 @@ impl ServerHandle {
         F: FnOnce(&mut AgentContext<'_>) -> Result<(), LaneError>,
     {
         let now = self.shared.now();
-        let mut hub = self.shared.hub.lock();
-        let published = hub.plane.modify(node, now, change)?;
-        Ok(hub.publish(published))
+        self.shared.hub.lock().modify(node, now, change)
     }
 
     /// Delivers a command to `node`/`lane` as if a client had sent it, and publishes what it
     /// changed; returns to how many connections.
     pub fn command(&self, node: &str, lane: &str, value: Value) -> Result<usize, CommandError> {
         let now = self.shared.now();
-        let mut hub = self.shared.hub.lock();
-        let published = hub.plane.command(node, lane, value, now)?;
-        Ok(hub.publish(published))
+        self.shared.hub.lock().command(node, lane, value, now)
     }
 
     /// Routes node URIs matching `pattern` to agents made by `factory`, from now on.
@@ -575,15 +465,36 @@ impl ServerHandle {
         self.shared
             .hub
             .lock()
-            .plane
+            .plane_mut()
             .route(pattern, factory)
             .map(|_| ())
+    }
+
+    /// Routes node URIs matching `pattern` to [`NodeHandler`]s made by `factory`, from now on.
+    pub fn route_handler<F>(&self, pattern: &str, factory: F) -> Result<(), RouteError>
+    where
+        F: Fn(&Params) -> Option<Box<dyn NodeHandler>> + Send + Sync + 'static,
+    {
+        self.shared
+            .hub
+            .lock()
+            .plane_mut()
+            .route_handler(pattern, factory)
+            .map(|_| ())
+    }
+
+    /// Publishes events the application made for `node` outside of any command (a node served
+    /// by a [`NodeHandler`] whose state changed); returns to how many connections.
+    pub fn publish(&self, node: &str, events: Vec<warp_proto::app::LaneEvent>) -> usize {
+        let mut hub = self.shared.hub.lock();
+        let published = hub.plane_mut().publish(node, events);
+        hub.publish(published)
     }
 
     /// Reads the plane (the running agents and their lanes) under the server's lock; keep
     /// `read` short, every connection waits for it.
     pub fn with_plane<R>(&self, read: impl FnOnce(&Plane) -> R) -> R {
-        read(&self.shared.hub.lock().plane)
+        read(self.shared.hub.lock().plane())
     }
 
     /// How many connections are being served.

@@ -1,7 +1,14 @@
-//! Client scenarios that run unchanged against our demo server (`tests/client_demo.rs`) and the
-//! real SwimOS server (`conformance/tests/interop_swimos_tokio.rs`, which includes this file):
-//! both host the same agents on `/unit/:id` (value lanes `info` and `count`, map lane `history`,
-//! command lanes `set_info`, `add`, `remove`).
+//! Client scenarios that run unchanged with both drivers' clients (tokio and smol: the same
+//! API) against our demo server (`warp-tokio/tests/client_demo.rs`,
+//! `warp-smol/tests/client_demo.rs`) and the real SwimOS server
+//! (`conformance/tests/interop_swimos_{tokio,smol}.rs`): both host the same agents on
+//! `/unit/:id` (value lanes `info` and `count`, map lane `history`, command lanes `set_info`,
+//! `add`, `remove`).
+//!
+//! The including test crate names the client under test in a `driver` module at its root:
+//! `mod driver { pub use warp_tokio::client::{Client, Downlink}; pub use futures::StreamExt; }`
+//! (or the `warp_smol` / `futures_lite` equivalents). Waits use [`timeout`], which needs no
+//! runtime, so the same file runs under tokio, smol and async-std.
 //!
 //! No sleeps: every wait is for an event, bounded by [`WAIT`]. A command gets no answer, so a
 //! scenario that needs one to have taken effect waits for the event it causes. SwimOS does not
@@ -10,11 +17,66 @@
 //! arrived" is checked by ordering: a later, known event must come next.
 #![allow(dead_code)] // each test binary uses a subset
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures::StreamExt;
+use crate::driver::{Client, Downlink, StreamExt};
+use warp_proto::app::session::client::{DownlinkEvent, UnlinkReason};
 use warp_proto::recon::Value;
-use warp_tokio::client::{Client, Downlink, DownlinkEvent, UnlinkReason};
+
+/// A deadline that fires after a duration, driven by a plain thread: it works under any
+/// runtime (tokio, smol, async-std), which a runtime's own timer does not.
+struct Deadline {
+    state: Arc<Mutex<(bool, Option<Waker>)>>,
+}
+
+impl Deadline {
+    fn after(limit: Duration) -> Self {
+        let state = Arc::new(Mutex::new((false, None::<Waker>)));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+            s.0 = true;
+            if let Some(w) = s.1.take() {
+                w.wake();
+            }
+        });
+        Deadline { state }
+    }
+}
+
+impl Future for Deadline {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.0 {
+            Poll::Ready(())
+        } else {
+            s.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// `future`'s output, or `Err(())` when it takes longer than `limit`.
+pub async fn timeout<F: Future>(limit: Duration, future: F) -> Result<F::Output, ()> {
+    let mut future = std::pin::pin!(future);
+    let mut deadline = Deadline::after(limit);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        match Pin::new(&mut deadline).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(())),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
 
 /// How long to wait for one expected event.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -31,7 +93,7 @@ pub fn event(recon: &str) -> DownlinkEvent {
 
 /// Connects, failing the test with the reason if it cannot.
 pub async fn connect(url: &str) -> Client {
-    match tokio::time::timeout(WAIT, Client::connect(url)).await {
+    match timeout(WAIT, Client::connect(url)).await {
         Ok(Ok(client)) => client,
         Ok(Err(e)) => panic!("connecting to {url}: {e}"),
         Err(_) => panic!("connecting to {url} took longer than {WAIT:?}"),
@@ -41,7 +103,7 @@ pub async fn connect(url: &str) -> Client {
 /// The next item of `downlink`, within [`WAIT`].
 pub async fn next(downlink: &mut Downlink) -> DownlinkEvent {
     let (node, lane) = (downlink.node().to_string(), downlink.lane().to_string());
-    match tokio::time::timeout(WAIT, downlink.next()).await {
+    match timeout(WAIT, downlink.next()).await {
         Ok(Some(event)) => event,
         Ok(None) => panic!("{node} {lane}: the downlink ended"),
         Err(_) => panic!("{node} {lane}: no event within {WAIT:?}"),
@@ -83,7 +145,7 @@ pub async fn expect_unordered(downlink: &mut Downlink, want: &[DownlinkEvent]) {
 
 /// Asserts that the stream of `downlink` ends (within [`WAIT`]).
 pub async fn expect_end(downlink: &mut Downlink) {
-    match tokio::time::timeout(WAIT, downlink.next()).await {
+    match timeout(WAIT, downlink.next()).await {
         Ok(None) => {}
         Ok(Some(event)) => panic!("expected the downlink to end, got {event:?}"),
         Err(_) => panic!("the downlink did not end within {WAIT:?}"),

@@ -1,12 +1,14 @@
-//! A received request copied out of the endpoint, so that the endpoint can be called while the
-//! request is answered.
+//! A received request copied out of the endpoint, so that the endpoint can be called while
+//! the request is answered (and the request answered again after backpressure).
 
-use warp_proto::connection::{LinkId, ServerRequest};
-use warp_proto::envelope::Body;
-use warp_proto::recon::Text;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
-/// An owned [`ServerRequest`]: the endpoint's event borrows the endpoint, and answering a
-/// request means calling it. Node and lane hold the decoded text.
+use crate::connection::{LinkId, ServerRequest};
+use crate::envelope::Body;
+use crate::recon::Text;
+
+/// An owned [`ServerRequest`]: node and lane hold the decoded text.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Request {
     /// See [`ServerRequest::Link`].
@@ -67,7 +69,7 @@ impl Request {
         }
     }
 
-    /// The borrowed form again, for [`Uplinks::handle`](warp_proto::app::Uplinks::handle).
+    /// The borrowed form again, for [`Uplinks::handle`](crate::app::Uplinks::handle).
     /// `None` for [`Request::Other`], which needs no answer.
     pub(crate) fn as_server_request(&self) -> Option<ServerRequest<'_>> {
         Some(match self {

@@ -1,9 +1,11 @@
 //! Server URLs: `ws://` and `warp://` (plain TCP), `wss://` and `warps://` (TLS).
 
-use std::fmt;
-use std::str::FromStr;
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::fmt;
+use core::str::FromStr;
 
-/// Where a [`Client`](super::Client) connects: the scheme, host, port and request path of a
+/// Where a client connects: the scheme, host, port and request path of a
 /// WARP server URL.
 ///
 /// `ws://` and `warp://` mean WebSocket over plain TCP (default port 80); `wss://` and
@@ -12,7 +14,7 @@ use std::str::FromStr;
 /// (`user@host`) is refused.
 ///
 /// ```
-/// use warp_tokio::client::ServerUrl;
+/// use warp_proto::app::session::client::ServerUrl;
 ///
 /// let url: ServerUrl = "warp://127.0.0.1:9001".parse()?;
 /// assert_eq!((url.host(), url.port(), url.path()), ("127.0.0.1", 9001, "/"));
@@ -23,7 +25,7 @@ use std::str::FromStr;
 /// assert_eq!(url.authority(), "[::1]");
 ///
 /// assert!("http://example.com".parse::<ServerUrl>().is_err());
-/// # Ok::<(), warp_tokio::client::UrlError>(())
+/// # Ok::<(), warp_proto::app::session::client::UrlError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ServerUrl {
@@ -113,7 +115,7 @@ impl fmt::Display for UrlError {
     }
 }
 
-impl std::error::Error for UrlError {}
+impl core::error::Error for UrlError {}
 
 impl ServerUrl {
     /// Parses a server URL (see the [type docs](ServerUrl)).

@@ -1,16 +1,19 @@
-//! What the client's calls can fail with.
+//! [`ClientError`]: what the calls of a driver's client can fail with (feature `std`: it
+//! carries the driver's `io::Error`). The same type for every driver.
 
-use std::fmt;
 use std::io;
+use std::string::String;
 use std::time::Duration;
 
-use warp_proto::app::BufferError;
-use warp_proto::connection::CallError;
-use warp_proto::endpoint::{CloseReason, EndpointError};
+use core::fmt;
 
+use super::types::{AttemptError, SessionError};
 use super::url::UrlError;
+use crate::app::BufferError;
+use crate::connection::CallError;
+use crate::endpoint::{CloseReason, EndpointError};
 
-/// Why a [`Client`](super::Client) call failed.
+/// Why a client call failed (the `Client` of `warp-tokio` or `warp-smol`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -26,7 +29,8 @@ pub enum ClientError {
         source: io::Error,
     },
     /// Connecting (TCP, TLS and the WebSocket handshake) took longer than
-    /// [`ClientConfig::connect_timeout`](super::ClientConfig::connect_timeout).
+    /// the client's connect timeout
+    /// ([`SessionConfig::connect_timeout`](super::SessionConfig::connect_timeout)).
     ConnectTimeout(Duration),
     /// The connection ended before the WebSocket handshake completed, or the first connection
     /// ended at once: why (an HTTP refusal of the upgrade is
@@ -41,14 +45,14 @@ pub enum ClientError {
     /// is full) commands wait in a bounded buffer, and its bound is reached.
     CommandBufferFull(BufferError),
     /// The command's value has no Recon text (a NaN or infinite float).
-    InvalidBody(warp_proto::recon::Error),
+    InvalidBody(crate::recon::Error),
     /// The connection was lost while the command was being written; it may or may not have
     /// reached the server.
     ConnectionLost,
-    /// The client is closed (by [`Client::close`](super::Client::close), or because it gave
-    /// up reconnecting).
+    /// The client is closed (by its `close`, or because it gave up reconnecting).
     ClientClosed,
-    /// No tokio runtime is running: `Client::connect` must be called within one.
+    /// No async runtime is running: with `warp-tokio`, `Client::connect` must be called
+    /// within a tokio runtime.
     NoRuntime,
 }
 
@@ -77,7 +81,7 @@ impl fmt::Display for ClientError {
                 f.write_str("the connection was lost while the command was being sent")
             }
             ClientError::ClientClosed => f.write_str("the client is closed"),
-            ClientError::NoRuntime => f.write_str("no tokio runtime is running"),
+            ClientError::NoRuntime => f.write_str("no async runtime is running"),
         }
     }
 }
@@ -91,6 +95,7 @@ impl std::error::Error for ClientError {
             ClientError::Call(e) => Some(e),
             ClientError::CommandBufferFull(e) => Some(e),
             ClientError::InvalidBody(e) => Some(e),
+            ClientError::Closed(e) => Some(e),
             _ => None,
         }
     }
@@ -99,5 +104,29 @@ impl std::error::Error for ClientError {
 impl From<UrlError> for ClientError {
     fn from(e: UrlError) -> Self {
         ClientError::Url(e)
+    }
+}
+
+impl From<SessionError> for ClientError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Call(e) => ClientError::Call(e),
+            SessionError::BufferFull(e) => ClientError::CommandBufferFull(e),
+            SessionError::ConnectionLost => ClientError::ConnectionLost,
+            SessionError::Closed | SessionError::DuplicateId => ClientError::ClientClosed,
+        }
+    }
+}
+
+impl ClientError {
+    /// The error of a failed connection attempt; `transport` gives the driver's own error for
+    /// [`AttemptError::Transport`] (it alone knows what the socket said).
+    pub fn from_attempt(e: AttemptError, transport: impl FnOnce() -> ClientError) -> ClientError {
+        match e {
+            AttemptError::Transport => transport(),
+            AttemptError::Timeout(after) => ClientError::ConnectTimeout(after),
+            AttemptError::Closed(reason) => ClientError::Closed(reason),
+            AttemptError::Endpoint(e) => ClientError::Endpoint(e),
+        }
     }
 }
