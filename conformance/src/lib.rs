@@ -10,6 +10,8 @@
 //!   prescribes for each, where the references disagree.
 //! - [`peers`]: the real peers of the interop tests (the SwimOS server, `@swim/client` through
 //!   Node), run as child processes on loopback with bounded waits.
+//! - [`suite`]: the runner's `server` mode (a suite of cases against any WARP server) and
+//!   `client` mode (a scripted server replaying recorded traces to a client under test).
 //!
 //! The `warp-conformance` binary runs these checks from the command line
 //! (`warp-conformance vectors FILE...`); see the crate's README.
@@ -28,4 +30,5 @@ pub mod arb;
 pub mod disagreements;
 pub mod json;
 pub mod peers;
+pub mod suite;
 pub mod vectors;
