@@ -52,14 +52,47 @@ pub enum Item {
     Value(Value),
 }
 
-/// What the next value completes in a record being built.
-enum Pending {
-    /// A plain item.
-    Item,
-    /// The attribute of this name.
-    Attr(String),
-    /// The slot with this key.
-    Slot(Value),
+/// The stacks of the value builder: the finished items of all open records (innermost last)
+/// and the saved states of the outer records. With `std`, one pair per thread is kept between
+/// parses, so a parse allocates only what the value it returns holds.
+#[derive(Default)]
+struct Scratch {
+    items: Vec<Item>,
+    open: Vec<(usize, bool)>,
+}
+
+/// Stacks larger than this (in items) are freed rather than kept for the next parse.
+#[cfg(feature = "std")]
+const SCRATCH_KEEP: usize = 1024;
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    static SCRATCH: core::cell::Cell<Scratch> = const {
+        core::cell::Cell::new(Scratch { items: Vec::new(), open: Vec::new() })
+    };
+}
+
+impl Scratch {
+    /// The thread's stacks (empty), or new ones.
+    #[inline]
+    fn take() -> Scratch {
+        #[cfg(feature = "std")]
+        if let Ok(scratch) = SCRATCH.try_with(core::cell::Cell::take) {
+            return scratch;
+        }
+        Scratch::default()
+    }
+
+    /// Empties the stacks and keeps them for the thread's next parse, unless they grew large.
+    #[inline]
+    fn give_back(mut self) {
+        self.items.clear();
+        self.open.clear();
+        #[cfg(feature = "std")]
+        if self.items.capacity() <= SCRATCH_KEEP && self.open.capacity() <= SCRATCH_KEEP {
+            let _ = SCRATCH.try_with(|cell| cell.set(self));
+        }
+    }
 }
 
 impl Value {
@@ -157,19 +190,67 @@ impl Value {
     /// so far (a lazy document that turned out to be a record); the call returns when the value
     /// being read (that record, with `first`) is complete.
     ///
-    /// The innermost record's state lives in locals: the plain value just finished (`last`,
-    /// not yet pushed, since a `Slot` may make it a key) and what the value being read
-    /// completes (`pending`); outer records' states are on `open`. All records' finished items
-    /// share `items`, innermost last.
+    /// All open records' finished items share one stack, innermost last. The innermost
+    /// record's state lives in locals: the plain value just finished (`last`, not yet pushed,
+    /// since a `Slot` may make it a key) and whether the value being read completes the last
+    /// item on the stack (`fill`: an attribute or a slot pushed with a placeholder value when
+    /// its name or key was read, so nothing moves while its value is read). Outer records'
+    /// `(start, fill)` are on a second stack.
     fn build(reader: &mut Reader<'_>, first: Option<Value>) -> Result<Value, Error> {
-        let mut items: Vec<Item> = Vec::new();
-        let mut open: Vec<(usize, Pending)> = Vec::new();
+        let mut scratch = Scratch::take();
+        let result = Self::build_with(reader, first, &mut scratch);
+        scratch.give_back();
+        result
+    }
+
+    /// [`Value::build`] with the item and record stacks of `scratch` (empty on entry; left
+    /// holding whatever an error interrupted).
+    fn build_with(
+        reader: &mut Reader<'_>,
+        first: Option<Value>,
+        scratch: &mut Scratch,
+    ) -> Result<Value, Error> {
+        let Scratch { items, open } = scratch;
         // Whether a record is open, where its items start in `items`, and its state.
         let mut inside = first.is_some();
         let mut start = 0usize;
-        let mut pending = Pending::Item;
+        let mut fill = false;
         let mut last: Option<Value> = first;
         let mut event = Event::Absent;
+        // Puts a finished value where it belongs: the whole result outside any record, the
+        // placeholder of the attribute or slot being read, or `last`.
+        macro_rules! place {
+            ($value:expr, $malformed:expr) => {{
+                let value = $value;
+                if !inside {
+                    return Ok(value);
+                }
+                if fill {
+                    fill = false;
+                    match items.last_mut() {
+                        Some(Item::Attr(_, slot) | Item::Slot(_, slot)) => {
+                            // The placeholder is the `Extant` pushed with the name or key,
+                            // which owns nothing: forgetting it skips a drop call and leaks
+                            // nothing.
+                            core::mem::forget(core::mem::replace(slot, value));
+                        }
+                        _ => return Err($malformed),
+                    }
+                } else {
+                    if let Some(v) = last.take() {
+                        items.push(Item::Value(v));
+                    }
+                    // A key whose `:` the reader has already read: make the slot now rather
+                    // than on the `Slot` event.
+                    if reader.take_slot() {
+                        items.push(Item::Slot(value, Value::Extant));
+                        fill = true;
+                    } else {
+                        last = Some(value);
+                    }
+                }
+            }};
+        }
         loop {
             let at = Reader::position(reader);
             let malformed = || Error::new(ErrorKind::Unexpected(Found::EndOfInput), at);
@@ -178,20 +259,48 @@ impl Value {
                 Status::End => return Err(malformed()),
                 Status::Failed => return Err(reader.error()),
             }
-            let value = match event {
-                Event::Text(t) => Value::Text(match t.as_str() {
-                    Some(s) => String::from(s),
-                    None => {
-                        let mut s = String::with_capacity(t.raw().len());
-                        t.push_decoded(&mut s);
-                        s
+            match event {
+                Event::Text(t) => {
+                    let s = match t.as_str() {
+                        Some(s) => String::from(s),
+                        None => {
+                            let mut s = String::with_capacity(t.raw().len());
+                            t.push_decoded(&mut s);
+                            s
+                        }
+                    };
+                    // Texts are most keys and many values: placed here with their variant
+                    // known, so the value is written straight where it goes.
+                    if !inside {
+                        return Ok(Value::Text(s));
                     }
-                }),
-                Event::Number(n) => Self::from_number(n, at)?,
-                Event::Slot => match (last.take(), &pending) {
-                    (Some(key), Pending::Item) if inside => {
-                        pending = Pending::Slot(key);
-                        continue;
+                    if fill {
+                        fill = false;
+                        match items.last_mut() {
+                            Some(Item::Attr(_, slot) | Item::Slot(_, slot)) => {
+                                core::mem::forget(core::mem::replace(slot, Value::Text(s)));
+                            }
+                            _ => return Err(malformed()),
+                        }
+                    } else {
+                        if let Some(v) = last.take() {
+                            items.push(Item::Value(v));
+                        }
+                        if reader.take_slot() {
+                            items.push(Item::Slot(Value::Text(s), Value::Extant));
+                            fill = true;
+                        } else {
+                            last = Some(Value::Text(s));
+                        }
+                    }
+                }
+                Event::Number(Number::Int(i)) => place!(Value::Int(i), malformed()),
+                Event::Number(Number::Float(f)) => place!(Value::Float(f), malformed()),
+                Event::Number(n) => place!(Self::from_number(n, at)?, malformed()),
+                Event::Slot => match last.take() {
+                    Some(key) if inside && !fill => {
+                        items.push(Item::Slot(key, Value::Extant));
+                        fill = true;
                     }
                     _ => return Err(malformed()),
                 },
@@ -200,61 +309,63 @@ impl Value {
                         if let Some(v) = last.take() {
                             items.push(Item::Value(v));
                         }
-                        open.push((start, core::mem::replace(&mut pending, Pending::Item)));
+                        open.push((start, fill));
+                        fill = false;
                     } else {
                         inside = true;
                     }
                     if items.capacity() == 0 {
-                        items.reserve(16);
+                        items.reserve(32);
                     }
                     start = items.len();
-                    continue;
                 }
                 Event::EndRecord => {
-                    if !inside || !matches!(pending, Pending::Item) || start > items.len() {
+                    if !inside || fill || start > items.len() {
                         return Err(malformed());
                     }
                     if let Some(v) = last.take() {
                         items.push(Item::Value(v));
                     }
-                    let record = Value::Record(items.split_off(start));
+                    // An exact-size copy; the stack keeps its buffer (`split_off(0)` would
+                    // hand the whole buffer to the record and allocate a new one).
+                    let record = Value::Record(if start == 0 {
+                        let mut all = Vec::with_capacity(items.len());
+                        all.append(items);
+                        all
+                    } else {
+                        items.split_off(start)
+                    });
                     match open.pop() {
-                        Some((outer_start, outer_pending)) => {
+                        Some((outer_start, outer_fill)) => {
                             start = outer_start;
-                            pending = outer_pending;
+                            fill = outer_fill;
                         }
                         None => return Ok(record),
                     }
-                    record
+                    place!(record, malformed());
                 }
                 Event::Attr(name) => {
-                    if !inside || !matches!(pending, Pending::Item) {
+                    if !inside || fill {
                         return Err(malformed());
                     }
                     if let Some(v) = last.take() {
                         items.push(Item::Value(v));
                     }
-                    let mut s = String::with_capacity(name.raw().len());
-                    name.push_decoded(&mut s);
-                    pending = Pending::Attr(s);
-                    continue;
+                    let name = match name.as_str() {
+                        Some(s) => String::from(s),
+                        None => {
+                            let mut s = String::with_capacity(name.raw().len());
+                            name.push_decoded(&mut s);
+                            s
+                        }
+                    };
+                    items.push(Item::Attr(name, Value::Extant));
+                    fill = true;
                 }
-                Event::Bool(b) => Value::Bool(b),
-                Event::Data(d) => Value::Data(d.to_vec()),
-                Event::Extant => Value::Extant,
-                Event::Absent => Value::Absent,
-            };
-            if !inside {
-                return Ok(value);
-            }
-            match core::mem::replace(&mut pending, Pending::Item) {
-                Pending::Item => {
-                    if let Some(v) = last.replace(value) {
-                        items.push(Item::Value(v));
-                    }
-                }
-                Pending::Attr(name) => items.push(Item::Attr(name, value)),
-                Pending::Slot(key) => items.push(Item::Slot(key, value)),
+                Event::Bool(b) => place!(Value::Bool(b), malformed()),
+                Event::Data(d) => place!(Value::Data(d.to_vec()), malformed()),
+                Event::Extant => place!(Value::Extant, malformed()),
+                Event::Absent => place!(Value::Absent, malformed()),
             }
         }
     }

@@ -6,7 +6,7 @@
 
 use super::super::event::TextForm;
 use super::super::ident::{is_ident_char, is_ident_start};
-use super::super::{Data, Error, ErrorKind, Expected, Found, Number, Text};
+use super::super::{Data, Error, ErrorKind, Event, Expected, Found, Number, Text};
 
 /// Byte classes, for the ASCII fast paths.
 const C_IDENT_START: u8 = 1;
@@ -64,12 +64,14 @@ pub(super) fn at(b: &[u8], i: usize) -> Option<u8> {
     b.get(i).copied()
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+/// The byte 0x01 in every byte of a word.
+pub(super) const LO: u64 = 0x0101_0101_0101_0101;
+/// The byte 0x80 in every byte of a word.
+pub(super) const HI: u64 = 0x8080_8080_8080_8080;
 
 /// The eight bytes at `i` as a little-endian word, if there are eight.
 #[inline(always)]
-fn word(b: &[u8], i: usize) -> Option<u64> {
+pub(super) fn word(b: &[u8], i: usize) -> Option<u64> {
     let chunk = b.get(i..i.checked_add(8)?)?;
     <[u8; 8]>::try_from(chunk).ok().map(u64::from_le_bytes)
 }
@@ -189,6 +191,49 @@ pub(super) fn ident_end(src: &str, b: &[u8], i: usize, first_len: usize) -> usiz
             None => return i,
         }
     }
+}
+
+/// Whether the byte `c` is an ASCII identifier start (a letter or `_`).
+#[inline(always)]
+pub(super) fn is_ascii_ident_start(c: u8) -> bool {
+    class(c) & C_IDENT_START != 0
+}
+
+/// The end of an all-ASCII identifier whose characters continue at `i`; `None` if a non-ASCII
+/// byte follows the ASCII ones (the general path decides whether it continues the identifier).
+#[inline(always)]
+pub(super) fn ascii_ident_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        match b.get(i) {
+            Some(&c) if class(c) & C_IDENT != 0 => i += 1,
+            Some(&c) if c >= 0x80 => return None,
+            _ => return Some(i),
+        }
+    }
+}
+
+/// The identifier starting at `i`, as a slice of the input, and the position after it; `None`
+/// if no identifier starts there.
+#[inline(always)]
+pub(super) fn ident<'a>(src: &'a str, b: &[u8], i: usize) -> Option<(&'a str, usize)> {
+    let first = at(b, i)?;
+    let end = if first < 0x80 {
+        if class(first) & C_IDENT_START == 0 {
+            return None;
+        }
+        let mut j = i + 1;
+        loop {
+            match at(b, j) {
+                Some(c) if class(c) & C_IDENT != 0 => j += 1,
+                Some(c) if c >= 0x80 => break ident_end(src, b, j, 0),
+                _ => break j,
+            }
+        }
+    } else {
+        let len = ident_start_len(src, b, i)?;
+        ident_end(src, b, i, len)
+    };
+    Some((src.get(i..end)?, end))
 }
 
 /// Checks the escape whose backslash is at `i` inside a quoted string; returns the position after
@@ -372,81 +417,90 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// Accumulates the digits from `i` into `mantissa` while it has room for them (19 digits);
-/// returns the end of the digits and how many were accumulated.
+/// Accumulates the decimal digits from `i` into `mantissa` (wrapping: the caller counts the
+/// digits and only trusts the result for up to 19 of them); returns the end of the digits.
 #[inline(always)]
-fn accumulate(b: &[u8], mut i: usize, mantissa: &mut u64, room: &mut u32) -> (usize, u32) {
-    let mut taken = 0;
-    while let Some(c) = at(b, i) {
+fn digits(b: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
+    let mut m = *mantissa;
+    // Four digits at a time while there are four.
+    while let Some(&[c0, c1, c2, c3]) = b.get(i..i + 4) {
+        let w = u32::from_le_bytes([c0, c1, c2, c3]);
+        // Every byte in b'0'..=b'9': (byte - 0x30) has no borrow and stays below 10.
+        let sub = w.wrapping_sub(0x3030_3030);
+        let high = (w.wrapping_add(0x4646_4646) | sub) & 0x8080_8080;
+        if high != 0 {
+            break;
+        }
+        // Pairs, then the two pairs: "1234" -> 12 * 100 + 34.
+        let pairs = (sub.wrapping_mul(10).wrapping_add(sub >> 8)) & 0x00ff_00ff;
+        let four = (pairs & 0xffff).wrapping_mul(100).wrapping_add(pairs >> 16);
+        m = m.wrapping_mul(10_000).wrapping_add(u64::from(four));
+        i += 4;
+    }
+    while let Some(&c) = b.get(i) {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        if *room > 0 {
-            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            *room -= 1;
-            taken += 1;
-        }
+        m = m.wrapping_mul(10).wrapping_add(u64::from(d));
         i += 1;
     }
-    (i, taken)
+    *mantissa = m;
+    i
 }
 
 /// A number starting at `start` (`-` or a digit): `-`? (`0` | `[1-9][0-9]*`) (`.` digits)?
-/// (`e`|`E` `+`|`-`? digits)?, or `-`? `0x` hex digits.
+/// (`e`|`E` `+`|`-`? digits)?, or `-`? `0x` hex digits. Writes the `Number` event into `out`
+/// and returns the position after the number.
 #[inline(always)]
 pub(super) fn number<'a>(
     src: &'a str,
     b: &[u8],
     start: usize,
-) -> Result<(Number<'a>, usize), Error> {
+    out: &mut Event<'a>,
+) -> Result<usize, Error> {
     let negative = at(b, start) == Some(b'-');
     let int_from = if negative { start + 1 } else { start };
-    // Up to 19 significant digits fit a u64 exactly.
     let mut mantissa = 0u64;
-    let mut room = 19u32;
     let mut i = int_from;
     match at(b, i) {
         Some(b'0') => {
             i += 1;
             if at(b, i) == Some(b'x') {
-                return hex(src, b, start, i + 1, negative);
+                let (n, end) = hex(src, b, start, i + 1, negative)?;
+                *out = Event::Number(n);
+                return Ok(end);
             }
         }
-        Some(b'1'..=b'9') => i = accumulate(b, i, &mut mantissa, &mut room).0,
+        Some(b'1'..=b'9') => i = digits(b, i, &mut mantissa),
         _ => return Err(minus_error(src, b, i)),
     }
-    let int_to = i;
-    let exact = room > 0 || int_to - int_from <= 19;
+    let int_digits = i - int_from;
     match at(b, i) {
         Some(b'.' | b'e' | b'E') => {}
         _ => {
-            let value = if exact {
-                Some(mantissa)
-            } else {
-                slice(src, int_from, int_to)?
-                    .bytes()
-                    .try_fold(0u64, |v, d| {
-                        v.checked_mul(10)?
-                            .checked_add(u64::from(d.wrapping_sub(b'0')))
-                    })
-            };
-            let digits = slice(src, int_from, int_to)?;
-            return Ok((integer(negative, value, digits, 10, start)?, i));
+            // Up to 18 digits are below 10^18 < 2^63: an exact `Int` either way.
+            if int_digits <= 18 {
+                let v = mantissa as i64;
+                *out = Event::Number(Number::Int(if negative { v.wrapping_neg() } else { v }));
+                return Ok(i);
+            }
+            *out = Event::Number(long_integer(src, start, int_from, i, negative)?);
+            return Ok(i);
         }
     }
     let mut scale = 0i64;
-    let mut truncated = int_to - int_from > 19;
+    let mut total_digits = int_digits;
     if at(b, i) == Some(b'.') {
         i += 1;
         if !is_digit(at(b, i)) {
             return Err(expected(src, Expected::Digit, i));
         }
         let from = i;
-        let (end, taken) = accumulate(b, i, &mut mantissa, &mut room);
-        truncated |= end - from > taken as usize;
-        scale -= i64::from(taken);
-        i = end;
+        i = digits(b, i, &mut mantissa);
+        let taken = i - from;
+        total_digits += taken;
+        scale = -(taken as i64);
     }
     if matches!(at(b, i), Some(b'e' | b'E')) {
         i += 1;
@@ -475,19 +529,46 @@ pub(super) fn number<'a>(
         }
         scale += if exp_negative { -exp } else { exp };
     }
-    // Clinger's fast path: an exact mantissa below 2^53 times or over an exact power of ten
-    // is correctly rounded.
-    if !truncated && mantissa < (1 << 53) && (-22..=22).contains(&scale) {
+    // Clinger's fast path: an exact mantissa (at most 19 digits, so no wrapping) below 2^53
+    // times or over an exact power of ten is correctly rounded.
+    if total_digits <= 19 && mantissa < (1 << 53) && (-22..=22).contains(&scale) {
         let m = mantissa as f64;
         let p = POW10[scale.unsigned_abs() as usize % 23];
         let v = if scale < 0 { m / p } else { m * p };
-        return Ok((Number::Float(if negative { -v } else { v }), i));
+        *out = Event::Number(Number::Float(if negative { -v } else { v }));
+        return Ok(i);
     }
-    let text = slice(src, start, i)?;
-    match text.parse::<f64>() {
-        Ok(v) => Ok((Number::Float(v), i)),
-        Err(_) => Err(expected(src, Expected::Digit, start)),
-    }
+    *out = Event::Number(Number::Float(long_float(src, start, i)?));
+    Ok(i)
+}
+
+/// A decimal integer of 19 digits or more (`int_from..end` are its digits, `start` its sign if
+/// any): `Int`, `UInt` or `Big` by value.
+#[cold]
+#[inline(never)]
+fn long_integer(
+    src: &str,
+    start: usize,
+    int_from: usize,
+    end: usize,
+    negative: bool,
+) -> Result<Number<'_>, Error> {
+    let digits = slice(src, int_from, end)?;
+    let value = digits.bytes().try_fold(0u64, |v, d| {
+        v.checked_mul(10)?
+            .checked_add(u64::from(d.wrapping_sub(b'0')))
+    });
+    integer(negative, value, digits, 10, start)
+}
+
+/// A float literal (`start..end`) beyond the fast path: too many digits, or a mantissa or
+/// exponent too large for an exact computation; correctly rounded by the standard library.
+#[cold]
+#[inline(never)]
+fn long_float(src: &str, start: usize, end: usize) -> Result<f64, Error> {
+    slice(src, start, end)?
+        .parse::<f64>()
+        .map_err(|_| expected(src, Expected::Digit, start))
 }
 
 /// The error for a `-` (at `i - 1`) that is not followed by a digit: a prefix operator (an
@@ -577,7 +658,12 @@ mod tests {
     use super::*;
 
     fn num(s: &str) -> Result<(Number<'_>, usize), Error> {
-        number(s, s.as_bytes(), 0)
+        let mut out = Event::Absent;
+        let end = number(s, s.as_bytes(), 0, &mut out)?;
+        match out {
+            Event::Number(n) => Ok((n, end)),
+            other => panic!("{s}: {other:?}"),
+        }
     }
 
     #[test]

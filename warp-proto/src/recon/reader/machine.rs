@@ -59,6 +59,8 @@ pub(super) enum St {
     AfterValue,
     /// After a slot's `:`.
     SlotValue,
+    /// A key was read and its `:` consumed: `Slot` comes next, then the slot's value.
+    SlotNext,
     /// In a `CONT` frame after an attribute: anything of the item may follow.
     ContAttr,
     /// In a `CONT` frame after a value or a spliced group: only attributes may follow.
@@ -71,6 +73,8 @@ pub(super) enum St {
     InlineAttr,
     /// The document is complete.
     Done,
+    /// The reader has failed (the error is in `failed`).
+    Failed,
 }
 
 /// Which bytes may follow a value as an operator of an expression (`1 + 2`, `f(x)`, `a ? b : c`).
@@ -104,6 +108,17 @@ fn is_prefix_operator(c: u8) -> bool {
 
 fn expression(at: usize) -> Error {
     Error::new(ErrorKind::ExpressionNotSupported, at)
+}
+
+/// What a state handler did: `Ok(true)` when it wrote an event into the caller's slot,
+/// `Ok(false)` when it only moved on (no event yet).
+type Emit = Result<bool, Error>;
+
+/// Writes `event` into `out`: the handlers' way of producing an event.
+#[inline(always)]
+fn emit<'a>(out: &mut Event<'a>, event: Event<'a>) -> Emit {
+    *out = event;
+    Ok(true)
 }
 
 impl<'a> Reader<'a> {
@@ -181,6 +196,14 @@ impl<'a> Reader<'a> {
         };
     }
 
+    /// Whether a `:` after a key may make a slot in the list on top: in a record, or in a block
+    /// already known to be a record.
+    #[inline(always)]
+    fn slot_allowed(&self) -> bool {
+        let top = self.top();
+        top & frame::KIND == frame::RECORD || top & frame::IS_RECORD != 0
+    }
+
     /// The scan limit: a little above the depth limit so that valid input never makes the scan
     /// give up.
     #[inline]
@@ -188,35 +211,215 @@ impl<'a> Reader<'a> {
         self.max_depth + 2
     }
 
-    /// The next event: the states of lists, where most events come from, inline; the others in
-    /// [`Reader::step_rare`].
-    ///
-    /// Writes the event into `out` and returns a status rather than a `Result` carrying the
-    /// event or the error; errors are kept in `failed`.
+    /// The next event. Plain scalars in records and argument lists, which are most events,
+    /// take a short path here; everything else goes to [`Reader::step_slow`].
+    #[inline(always)]
     pub(super) fn step(&mut self, out: &mut Event<'a>) -> Status {
-        if self.failed.is_some() {
-            return Status::Failed;
+        loop {
+            let st = self.st;
+            match st {
+                St::SlotNext => {
+                    self.st = St::SlotValue;
+                    *out = Event::Slot;
+                    return Status::Event;
+                }
+                St::SlotValue if self.fast_scalar(true, out) => return Status::Event,
+                St::ItemStart => {
+                    let top = self.top();
+                    if (top & frame::KIND == frame::RECORD
+                        || top & (frame::KIND | frame::IS_RECORD) == frame::ARGS | frame::IS_RECORD)
+                        && self.fast_scalar(false, out)
+                    {
+                        return Status::Event;
+                    }
+                }
+                St::AfterKey | St::AfterValue => {
+                    let i = self.pos;
+                    let top = self.top();
+                    match self.bytes().get(i) {
+                        Some(b',') => {
+                            self.pos = i + 1;
+                            self.st = St::ItemStart;
+                            continue;
+                        }
+                        // A `{…}` record spliced into an item record (`pos:{x:1}`, `@a{x:1}`)
+                        // closes, and no attribute follows: the item record ends with it.
+                        Some(b'}')
+                            if top & (frame::KIND | frame::THEN)
+                                == frame::RECORD | frame::THEN_CONT
+                                && self.len > 1
+                                && matches!(
+                                    self.bytes().get(i + 1),
+                                    None | Some(b',' | b'}' | b')')
+                                ) =>
+                        {
+                            self.pos = i + 1;
+                            self.pop();
+                            *out = Event::EndRecord;
+                            return Status::Event;
+                        }
+                        // The argument record of an attribute closes.
+                        Some(b')')
+                            if top & (frame::KIND | frame::IS_RECORD)
+                                == frame::ARGS | frame::IS_RECORD =>
+                        {
+                            self.pos = i + 1;
+                            self.pop();
+                            *out = Event::EndRecord;
+                            return Status::Event;
+                        }
+                        _ => {}
+                    }
+                }
+                St::ContAttr => {
+                    let i = self.pos;
+                    match self.bytes().get(i) {
+                        Some(b'@') if self.len > 1 => {
+                            if let Ok(true) = self.attr(i, out) {
+                                return Status::Event;
+                            }
+                        }
+                        Some(b'{') => {
+                            self.set_top(frame::RECORD | frame::THEN_CONT);
+                            self.pos = i + 1;
+                            self.st = St::ItemStart;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            if let Some(status) = self.step_slow(out) {
+                return status;
+            }
         }
-        let result = loop {
-            let event = match self.st {
-                St::ItemStart => self.item_start(),
-                St::AfterKey | St::AfterValue => self.after_item(),
-                St::SlotValue => break self.slot_value().map(Some),
-                St::Done => return Status::End,
-                _ => self.step_rare(),
-            };
-            match event {
-                Ok(None) => {}
-                other => break other,
-            }
+    }
+
+    /// If the key just read was followed by its `:` (the reader is about to report `Slot`),
+    /// consumes that `Slot` and returns `true` (crate-internal, for the owned value builder,
+    /// which thus skips one round through the reader per slot).
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    pub(crate) fn take_slot(&mut self) -> bool {
+        if self.st == St::SlotNext {
+            self.st = St::SlotValue;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The short path of an item of a record, or of an argument list known to be a record
+    /// (`in_value`: a slot value): an
+    /// identifier, a number or a quoted string right at the current position, directly followed
+    /// by `,`, `:` (keys only), `}` or `)`; or the `StartRecord` of an item that begins with `@`
+    /// or `{`. Writes the event and moves on exactly as the general
+    /// path would; returns `false` without changing the reader's state on anything else (the
+    /// general path then reads the item again and reports any error).
+    #[inline(always)]
+    fn fast_scalar(&mut self, in_value: bool, out: &mut Event<'a>) -> bool {
+        let (src, b) = (self.src, self.bytes());
+        let i = self.pos;
+        let Some(&c) = b.get(i) else {
+            return false;
         };
-        match result {
-            Ok(Some(event)) => {
-                *out = event;
-                Status::Event
+        let end = if lex::is_ascii_ident_start(c) {
+            let Some(end) = lex::ascii_ident_end(b, i + 1) else {
+                return false;
+            };
+            let Some(s) = src.get(i..end) else {
+                return false;
+            };
+            *out = match s.as_bytes() {
+                [b't' | b'f', ..] if s.len() <= 5 => match s.as_bytes() {
+                    b"true" => Event::Bool(true),
+                    b"false" => Event::Bool(false),
+                    _ => Event::Text(Text::plain(s)),
+                },
+                _ => Event::Text(Text::plain(s)),
+            };
+            end
+        } else if c == b'-' || c.is_ascii_digit() {
+            match lex::number(src, b, i, out) {
+                Ok(end) => end,
+                Err(_) => return false,
             }
-            Ok(None) => Status::End,
-            Err(e) => self.fail(e),
+        } else if c == b'"' {
+            match lex::string(src, b, i) {
+                Ok((t, end)) => {
+                    *out = Event::Text(t);
+                    end
+                }
+                Err(_) => return false,
+            }
+        } else if c == b'@' || c == b'{' {
+            // An attributed item or a record: its `StartRecord`, as `begin_item` does it.
+            let (child, pos, st) = if c == b'@' {
+                (frame::CONT, i, St::ContAttr)
+            } else {
+                (frame::RECORD | frame::THEN_CONT, i + 1, St::ItemStart)
+            };
+            if self.push_child(child, i, in_value).is_err() {
+                return false;
+            }
+            self.pos = pos;
+            self.st = st;
+            *out = Event::StartRecord;
+            return true;
+        } else {
+            return false;
+        };
+        match b.get(end) {
+            Some(b',') => {
+                self.pos = end + 1;
+                self.st = St::ItemStart;
+            }
+            // A key (`step` only takes this path for keys in records and in argument lists
+            // known to be records, where a `:` always makes a slot).
+            Some(b':') if !in_value => {
+                self.pos = end + 1;
+                self.st = St::SlotNext;
+            }
+            Some(b'}' | b')') => {
+                self.pos = end;
+                self.st = if in_value {
+                    St::AfterValue
+                } else {
+                    St::AfterKey
+                };
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The general path of [`Reader::step`]: one handler of the current state (the states of
+    /// lists inline, the others in [`Reader::step_rare`]); `None` when it produced no event
+    /// and the reader goes on from its new state.
+    ///
+    /// Every handler writes its event straight into `out` and returns `Ok(true)`, or `Ok(false)`
+    /// when it produced none yet; nothing event-sized is returned through the layers, so no
+    /// event is copied on the way out. Errors are kept in `failed`.
+    #[inline(never)]
+    fn step_slow(&mut self, out: &mut Event<'a>) -> Option<Status> {
+        let r = match self.st {
+            St::Failed => return Some(Status::Failed),
+            St::ItemStart => self.item_start(out),
+            St::AfterKey | St::AfterValue => self.after_item(out),
+            St::SlotValue => self.slot_value(out),
+            St::SlotNext => {
+                self.st = St::SlotValue;
+                *out = Event::Slot;
+                return Some(Status::Event);
+            }
+            St::Done => return Some(Status::End),
+            _ => self.step_rare(out),
+        };
+        match r {
+            Ok(true) => Some(Status::Event),
+            Ok(false) => None,
+            Err(e) => Some(self.fail(e)),
         }
     }
 
@@ -225,16 +428,17 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn fail(&mut self, e: Error) -> Status {
         self.failed = Some(e);
+        self.st = St::Failed;
         Status::Failed
     }
 
-    /// The states outside lists. `Ok(None)`: no event yet, go on.
+    /// The states outside lists. `Ok(false)`: no event yet, go on.
     #[inline(never)]
-    fn step_rare(&mut self) -> Result<Option<Event<'a>>, Error> {
+    fn step_rare(&mut self, out: &mut Event<'a>) -> Emit {
         match self.st {
-            St::ContAttr | St::ContValue => self.cont(),
-            St::Markup => self.markup(),
-            St::InlineStart => self.attr(self.pos).map(Some),
+            St::ContAttr | St::ContValue => self.cont(out),
+            St::Markup => self.markup(out),
+            St::InlineStart => self.attr(self.pos, out),
             St::InlineAttr => {
                 let i = self.pos;
                 match at(self.bytes(), i) {
@@ -242,24 +446,30 @@ impl<'a> Reader<'a> {
                         self.set_top(frame::RECORD | frame::THEN_END);
                         self.pos = i + 1;
                         self.st = St::ItemStart;
-                        Ok(None)
+                        Ok(false)
                     }
                     Some(b'[') => {
                         self.set_top(frame::MARKUP | frame::THEN_END);
                         self.pos = i + 1;
                         self.st = St::Markup;
-                        Ok(None)
+                        Ok(false)
                     }
                     _ => {
                         self.pop();
-                        Ok(Some(Event::EndRecord))
+                        emit(out, Event::EndRecord)
                     }
                 }
             }
-            St::TopStart => self.top_start().map(Some),
-            St::ArgsStart => self.args_start().map(Some),
-            St::BodyStart => self.body_start(),
-            St::ItemStart | St::AfterKey | St::AfterValue | St::SlotValue | St::Done => Ok(None),
+            St::TopStart => self.top_start(out),
+            St::ArgsStart => self.args_start(out),
+            St::BodyStart => self.body_start(out),
+            St::ItemStart
+            | St::AfterKey
+            | St::AfterValue
+            | St::SlotValue
+            | St::SlotNext
+            | St::Done
+            | St::Failed => Ok(false),
         }
     }
 
@@ -273,25 +483,39 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads a scalar (identifier, string, raw string, number, data) at `i`.
+    /// Reads a scalar (identifier, string, raw string, number, data) at `i` into `out`;
+    /// returns the position after it.
     #[inline(always)]
-    fn scalar(&self, i: usize) -> Result<(Event<'a>, usize), Error> {
+    fn scalar(&self, i: usize, out: &mut Event<'a>) -> Result<usize, Error> {
         let (src, b) = (self.src, self.bytes());
         match at(b, i) {
-            Some(b'"' | b'\'') => lex::string(src, b, i).map(|(t, e)| (Event::Text(t), e)),
-            Some(b'-' | b'0'..=b'9') => lex::number(src, b, i).map(|(n, e)| (Event::Number(n), e)),
-            Some(b'%') => lex::data(src, b, i).map(|(d, e)| (Event::Data(d), e)),
-            Some(b'`') => lex::raw_string(src, b, i).map(|(t, e)| (Event::Text(t), e)),
-            _ => match lex::ident_start_len(src, b, i) {
-                Some(len) => {
-                    let end = lex::ident_end(src, b, i, len);
-                    let event = match src.get(i..end) {
-                        Some("true") => Event::Bool(true),
-                        Some("false") => Event::Bool(false),
-                        Some(s) => Event::Text(Text::plain(s)),
-                        None => return Err(unexpected(src, i)),
+            Some(b'"' | b'\'') => {
+                let (t, e) = lex::string(src, b, i)?;
+                *out = Event::Text(t);
+                Ok(e)
+            }
+            Some(b'-' | b'0'..=b'9') => lex::number(src, b, i, out),
+            Some(b'%') => {
+                let (d, e) = lex::data(src, b, i)?;
+                *out = Event::Data(d);
+                Ok(e)
+            }
+            Some(b'`') => {
+                let (t, e) = lex::raw_string(src, b, i)?;
+                *out = Event::Text(t);
+                Ok(e)
+            }
+            _ => match lex::ident(src, b, i) {
+                Some((s, end)) => {
+                    *out = match s.as_bytes() {
+                        [b't' | b'f', ..] if s.len() <= 5 => match s.as_bytes() {
+                            b"true" => Event::Bool(true),
+                            b"false" => Event::Bool(false),
+                            _ => Event::Text(Text::plain(s)),
+                        },
+                        _ => Event::Text(Text::plain(s)),
                     };
-                    Ok((event, end))
+                    Ok(end)
                 }
                 None => Err(self.not_a_value(i, unexpected(src, i))),
             },
@@ -301,7 +525,7 @@ impl<'a> Reader<'a> {
     /// Begins an item of the list on top (document, arguments, record, or a body root) at `i`,
     /// which holds a value-start byte. `in_value`: the item is a slot value.
     #[inline(always)]
-    fn begin_item(&mut self, i: usize, in_value: bool) -> Result<Event<'a>, Error> {
+    fn begin_item(&mut self, i: usize, in_value: bool, out: &mut Event<'a>) -> Emit {
         self.st = if in_value {
             St::AfterValue
         } else {
@@ -312,21 +536,36 @@ impl<'a> Reader<'a> {
             Some(b'{') => (frame::RECORD | frame::THEN_CONT, i + 1, St::ItemStart),
             Some(b'[') => (frame::MARKUP | frame::THEN_CONT, i + 1, St::Markup),
             _ => {
-                let (event, end) = self.scalar(i)?;
-                let j = skip_spaces(self.bytes(), end);
-                if at(self.bytes(), j) != Some(b'@') {
-                    self.pos = j;
-                    return Ok(event);
+                let end = self.scalar(i, out)?;
+                let b = self.bytes();
+                let j = skip_spaces(b, end);
+                match at(b, j) {
+                    // A value followed by attributes (`1 @a`) is a record: read the value again
+                    // as the record's first part.
+                    Some(b'@') => (frame::CONT, i, St::ContAttr),
+                    // What `after_item` would do next, done now: a separator starts the next
+                    // item, and a `:` after a key in a record makes it a slot key.
+                    Some(b',' | b';') => {
+                        self.pos = j + 1;
+                        self.st = St::ItemStart;
+                        return Ok(true);
+                    }
+                    Some(b':') if !in_value && self.slot_allowed() => {
+                        self.pos = j + 1;
+                        self.st = St::SlotNext;
+                        return Ok(true);
+                    }
+                    _ => {
+                        self.pos = j;
+                        return Ok(true);
+                    }
                 }
-                // A value followed by attributes (`1 @a`) is a record: read the value again as
-                // the record's first part.
-                (frame::CONT, i, St::ContAttr)
             }
         };
         self.push_child(child, i, in_value)?;
         self.pos = pos;
         self.st = st;
-        Ok(Event::StartRecord)
+        emit(out, Event::StartRecord)
     }
 
     /// Pushes the frame of an item of the list on top, noting in the list whether the item is a
@@ -342,41 +581,51 @@ impl<'a> Reader<'a> {
     }
 
     /// The first item of the document.
-    fn top_start(&mut self) -> Result<Event<'a>, Error> {
+    fn top_start(&mut self, out: &mut Event<'a>) -> Emit {
         let b = self.bytes();
         let i = skip_blank(b, self.pos);
         self.pos = i;
         if i >= b.len() {
             self.st = St::Done;
-            return Ok(Event::Absent);
+            return emit(out, Event::Absent);
         }
         if !lex::is_value_start(self.src, b, i) {
             return Err(self.not_a_value(i, unexpected(self.src, i)));
         }
         if self.top() & frame::LAZY != 0 {
-            return self.begin_item(i, false);
+            return self.begin_item(i, false, out);
         }
-        self.first_item(i, None)
+        self.first_item(i, None, out)
     }
 
     /// The first item of a block (document or arguments) at `i`, once the block's shape is known.
     #[inline]
-    fn first_item(&mut self, i: usize, closer: Option<u8>) -> Result<Event<'a>, Error> {
-        match scan::block_shape(self.src, self.bytes(), i, closer, self.scan_limit()) {
+    fn first_item(&mut self, i: usize, closer: Option<u8>, out: &mut Event<'a>) -> Emit {
+        // An identifier directly followed by `:` is a slot key: the block is a record, as the
+        // scan would find at once.
+        let b = self.bytes();
+        let keyed = b.get(i).is_some_and(|&c| lex::is_ascii_ident_start(c))
+            && lex::ascii_ident_end(b, i + 1).is_some_and(|end| b.get(end) == Some(&b':'));
+        let shape = if keyed {
+            Shape::Record
+        } else {
+            scan::block_shape(self.src, b, i, closer, self.scan_limit())
+        };
+        match shape {
             Shape::Record => {
                 let top = self.top();
                 self.set_top(top | frame::IS_RECORD);
                 self.pos = i;
                 self.st = St::ItemStart;
-                Ok(Event::StartRecord)
+                emit(out, Event::StartRecord)
             }
-            _ => self.begin_item(i, false),
+            _ => self.begin_item(i, false, out),
         }
     }
 
     /// Just after the `(` of attribute arguments.
     #[inline]
-    fn args_start(&mut self) -> Result<Event<'a>, Error> {
+    fn args_start(&mut self, out: &mut Event<'a>) -> Emit {
         let b = self.bytes();
         let i = skip_blank(b, self.pos);
         self.pos = i;
@@ -385,16 +634,16 @@ impl<'a> Reader<'a> {
             Some(b')') => {
                 self.pos = i + 1;
                 self.pop();
-                Ok(Event::Extant)
+                emit(out, Event::Extant)
             }
-            Some(_) if lex::is_value_start(self.src, b, i) => self.first_item(i, Some(b')')),
+            Some(_) if lex::is_value_start(self.src, b, i) => self.first_item(i, Some(b')'), out),
             Some(_) => Err(self.not_a_value(i, expected(self.src, Expected::Value, i))),
         }
     }
 
     /// A list expects an item (after its opening or a separator).
     #[inline(always)]
-    fn item_start(&mut self) -> Result<Option<Event<'a>>, Error> {
+    fn item_start(&mut self, out: &mut Event<'a>) -> Emit {
         let (src, b) = (self.src, self.bytes());
         let i = skip_blank(b, self.pos);
         self.pos = i;
@@ -402,35 +651,35 @@ impl<'a> Reader<'a> {
         let c = at(b, i);
         match top & frame::KIND {
             frame::RECORD => match c {
-                Some(b'}') => self.close_record(i),
+                Some(b'}') => self.close_record(i, out),
                 Some(b',' | b';') => {
                     self.pos = i + 1;
-                    Ok(Some(Event::Extant))
+                    emit(out, Event::Extant)
                 }
                 Some(b':') => {
                     self.st = St::AfterKey;
-                    Ok(Some(Event::Extant))
+                    emit(out, Event::Extant)
                 }
                 None => Err(expected(src, Expected::Char('}'), i)),
-                Some(_) if lex::is_value_start(src, b, i) => self.begin_item(i, false).map(Some),
+                Some(_) if lex::is_value_start(src, b, i) => self.begin_item(i, false, out),
                 Some(_) => Err(self.not_a_value(i, expected(src, Expected::RecordEnd, i))),
             },
             frame::ARGS => match c {
-                Some(b')') => self.close_args(i),
+                Some(b')') => self.close_args(i, out),
                 None => Err(expected(src, Expected::Char(')'), i)),
                 Some(_) if top & frame::IS_RECORD == 0 => {
                     Err(expected(src, Expected::Char(')'), i))
                 }
-                Some(_) if lex::is_value_start(src, b, i) => self.begin_item(i, false).map(Some),
+                Some(_) if lex::is_value_start(src, b, i) => self.begin_item(i, false, out),
                 Some(_) => Err(self.not_a_value(i, expected(src, Expected::Value, i))),
             },
             _ => match c {
-                None => Ok(self.close_top()),
+                None => Ok(self.close_top(out)),
                 Some(_) if top & frame::LAZY != 0 && lex::is_value_start(src, b, i) => {
-                    Ok(Some(self.promote()))
+                    emit(out, self.promote())
                 }
                 Some(_) if top & frame::IS_RECORD == 0 => Err(unexpected(src, i)),
-                Some(_) if lex::is_value_start(src, b, i) => self.begin_item(i, false).map(Some),
+                Some(_) if lex::is_value_start(src, b, i) => self.begin_item(i, false, out),
                 Some(_) => Err(self.not_a_value(i, unexpected(src, i))),
             },
         }
@@ -438,7 +687,7 @@ impl<'a> Reader<'a> {
 
     /// A list's item has been read: a `:` (if it may be a key), a separator or the list's end.
     #[inline(always)]
-    fn after_item(&mut self) -> Result<Option<Event<'a>>, Error> {
+    fn after_item(&mut self, out: &mut Event<'a>) -> Emit {
         let (src, b) = (self.src, self.bytes());
         let i = skip_spaces(b, self.pos);
         self.pos = i;
@@ -448,27 +697,24 @@ impl<'a> Reader<'a> {
             Some(b',' | b';' | b'\n' | b'\r') => {
                 self.pos = i + 1;
                 self.st = St::ItemStart;
-                Ok(None)
+                Ok(false)
             }
-            Some(b':')
-                if self.st == St::AfterKey
-                    && (kind == frame::RECORD || top & frame::IS_RECORD != 0) =>
-            {
+            Some(b':') if self.st == St::AfterKey && self.slot_allowed() => {
                 self.pos = i + 1;
                 self.st = St::SlotValue;
-                Ok(Some(Event::Slot))
+                emit(out, Event::Slot)
             }
             Some(b':') if self.st == St::AfterKey && top & frame::LAZY != 0 => {
-                Ok(Some(self.promote()))
+                emit(out, self.promote())
             }
             Some(b'#') => {
                 self.pos = skip_comment(b, i);
                 self.st = St::ItemStart;
-                Ok(None)
+                Ok(false)
             }
-            Some(b'}') if kind == frame::RECORD => self.close_record(i),
-            Some(b')') if kind == frame::ARGS => self.close_args(i),
-            None if kind == frame::TOP => Ok(self.close_top()),
+            Some(b'}') if kind == frame::RECORD => self.close_record(i, out),
+            Some(b')') if kind == frame::ARGS => self.close_args(i, out),
+            None if kind == frame::TOP => Ok(self.close_top(out)),
             None if kind == frame::RECORD => Err(expected(src, Expected::Char('}'), i)),
             None => Err(expected(src, Expected::Char(')'), i)),
             Some(c) if is_operator(c) => Err(expression(i)),
@@ -480,12 +726,12 @@ impl<'a> Reader<'a> {
 
     /// After a slot's `:`: its value, or Extant when none follows on the line.
     #[inline(always)]
-    fn slot_value(&mut self) -> Result<Event<'a>, Error> {
+    fn slot_value(&mut self, out: &mut Event<'a>) -> Emit {
         let b = self.bytes();
         let i = skip_spaces(b, self.pos);
         self.pos = i;
         if lex::is_value_start(self.src, b, i) {
-            return self.begin_item(i, true);
+            return self.begin_item(i, true, out);
         }
         if let Some(c) = at(b, i) {
             if is_prefix_operator(c) {
@@ -493,67 +739,66 @@ impl<'a> Reader<'a> {
             }
         }
         self.st = St::AfterValue;
-        Ok(Event::Extant)
+        emit(out, Event::Extant)
     }
 
     /// The `}` at `i` closes the record on top.
     #[inline(always)]
-    fn close_record(&mut self, i: usize) -> Result<Option<Event<'a>>, Error> {
+    fn close_record(&mut self, i: usize, out: &mut Event<'a>) -> Emit {
         self.pos = i + 1;
         let top = self.top();
         match top & frame::THEN {
             frame::THEN_CONT => {
                 self.set_top(frame::CONT);
                 self.st = St::ContValue;
-                Ok(None)
+                Ok(false)
             }
             frame::THEN_END => {
                 self.pop();
-                Ok(Some(Event::EndRecord))
+                emit(out, Event::EndRecord)
             }
             _ => {
                 self.pop();
-                Ok(None)
+                Ok(false)
             }
         }
     }
 
     /// The `)` at `i` closes the argument block on top.
     #[inline(always)]
-    fn close_args(&mut self, i: usize) -> Result<Option<Event<'a>>, Error> {
+    fn close_args(&mut self, i: usize, out: &mut Event<'a>) -> Emit {
         self.pos = i + 1;
         let record = self.top() & frame::IS_RECORD != 0;
         self.pop();
-        Ok(record.then_some(Event::EndRecord))
+        if record {
+            *out = Event::EndRecord;
+        }
+        Ok(record)
     }
 
-    /// The end of input closes the document.
+    /// The end of input closes the document; whether that wrote an event.
     #[inline(always)]
-    fn close_top(&mut self) -> Option<Event<'a>> {
+    fn close_top(&mut self, out: &mut Event<'a>) -> bool {
         self.st = St::Done;
-        (self.top() & frame::IS_RECORD != 0).then_some(Event::EndRecord)
+        let record = self.top() & frame::IS_RECORD != 0;
+        if record {
+            *out = Event::EndRecord;
+        }
+        record
     }
 
-    /// An attribute at `i` (its `@`): returns `Attr(name)`; its arguments follow, or an `Extant`
+    /// An attribute at `i` (its `@`): writes `Attr(name)`; its arguments follow, or an `Extant`
     /// when it has none.
     #[inline]
-    fn attr(&mut self, i: usize) -> Result<Event<'a>, Error> {
+    fn attr(&mut self, i: usize, out: &mut Event<'a>) -> Emit {
         let (src, b) = (self.src, self.bytes());
         let n = i + 1;
         let (name, end) = match at(b, n) {
             Some(b'"' | b'\'') => lex::string(src, b, n)?,
-            _ => match lex::ident_start_len(src, b, n) {
-                Some(len) => {
-                    let end = lex::ident_end(src, b, n, len);
-                    match src.get(n..end) {
-                        // `true` and `false` read as booleans, which cannot name attributes.
-                        Some("true" | "false") | None => {
-                            return Err(expected(src, Expected::AttrName, n))
-                        }
-                        Some(s) => (Text::plain(s), end),
-                    }
-                }
-                None => return Err(expected(src, Expected::AttrName, n)),
+            _ => match lex::ident(src, b, n) {
+                // `true` and `false` read as booleans, which cannot name attributes.
+                Some((s, end)) if s != "true" && s != "false" => (Text::plain(s), end),
+                _ => return Err(expected(src, Expected::AttrName, n)),
             },
         };
         let resume = if self.top() & frame::KIND == frame::INLINE {
@@ -570,12 +815,12 @@ impl<'a> Reader<'a> {
             self.st = resume;
             self.extant_next = true;
         }
-        Ok(Event::Attr(name))
+        emit(out, Event::Attr(name))
     }
 
     /// In a `CONT` frame: the parts of an item record after its first.
     #[inline]
-    fn cont(&mut self) -> Result<Option<Event<'a>>, Error> {
+    fn cont(&mut self, out: &mut Event<'a>) -> Emit {
         let b = self.bytes();
         let i = skip_spaces(b, self.pos);
         self.pos = i;
@@ -585,7 +830,7 @@ impl<'a> Reader<'a> {
                 // A single-valued body cannot take attributes (the shape scan saw none).
                 return Err(unexpected(self.src, i));
             }
-            return self.attr(i).map(Some);
+            return self.attr(i, out);
         }
         if self.st == St::ContAttr {
             match c {
@@ -593,20 +838,20 @@ impl<'a> Reader<'a> {
                     self.set_top(frame::RECORD | frame::THEN_CONT);
                     self.pos = i + 1;
                     self.st = St::ItemStart;
-                    return Ok(None);
+                    return Ok(false);
                 }
                 Some(b'[') => {
                     self.set_top(frame::MARKUP | frame::THEN_CONT);
                     self.pos = i + 1;
                     self.st = St::Markup;
-                    return Ok(None);
+                    return Ok(false);
                 }
                 Some(c) if is_prefix_operator(c) => return Err(expression(i)),
                 Some(_) if lex::is_value_start(self.src, b, i) => {
-                    let (event, end) = self.scalar(i)?;
+                    let end = self.scalar(i, out)?;
                     self.pos = end;
                     self.st = St::ContValue;
-                    return Ok(Some(event));
+                    return Ok(true);
                 }
                 _ => {}
             }
@@ -614,14 +859,14 @@ impl<'a> Reader<'a> {
         // The item record ends here.
         if self.len > 1 {
             self.pop();
-            return Ok(Some(Event::EndRecord));
+            return emit(out, Event::EndRecord);
         }
-        self.body_end(i)
+        self.body_end(i, out)
     }
 
     /// The end of a body reader's value at `i`: only a separator, blanks and comments may
     /// follow.
-    fn body_end(&mut self, i: usize) -> Result<Option<Event<'a>>, Error> {
+    fn body_end(&mut self, i: usize, out: &mut Event<'a>) -> Emit {
         let b = self.bytes();
         let j = match at(b, i) {
             Some(b',' | b';' | b'\n' | b'\r') => skip_blank(b, i + 1),
@@ -637,28 +882,28 @@ impl<'a> Reader<'a> {
         }
         self.st = St::Done;
         if self.body_record {
-            Ok(Some(Event::EndRecord))
+            emit(out, Event::EndRecord)
         } else if self.body_absent {
-            Ok(Some(Event::Absent))
+            emit(out, Event::Absent)
         } else {
-            Ok(None)
+            Ok(false)
         }
     }
 
     /// The start of a body reader.
-    fn body_start(&mut self) -> Result<Option<Event<'a>>, Error> {
+    fn body_start(&mut self, out: &mut Event<'a>) -> Emit {
         let (src, b) = (self.src, self.bytes());
         let i = skip_blank(b, self.pos);
         self.pos = i;
         match at(b, i) {
             None => {
                 self.st = St::Done;
-                Ok(Some(Event::Absent))
+                emit(out, Event::Absent)
             }
             Some(b'@') => {
                 self.body_record = true;
                 self.st = St::ContAttr;
-                Ok(Some(Event::StartRecord))
+                emit(out, Event::StartRecord)
             }
             Some(c @ (b'{' | b'[')) => {
                 let shape = scan::body_shape(src, b, i, self.scan_limit());
@@ -673,26 +918,26 @@ impl<'a> Reader<'a> {
                 match shape {
                     Shape::Record => {
                         self.body_record = true;
-                        Ok(Some(Event::StartRecord))
+                        emit(out, Event::StartRecord)
                     }
                     Shape::Absent => {
                         self.body_absent = true;
-                        Ok(None)
+                        Ok(false)
                     }
-                    Shape::Single => Ok(None),
+                    Shape::Single => Ok(false),
                 }
             }
             Some(_) if lex::is_value_start(src, b, i) => {
-                let (event, end) = self.scalar(i)?;
+                let end = self.scalar(i, out)?;
                 let j = skip_spaces(b, end);
                 if at(b, j) == Some(b'@') {
                     self.body_record = true;
                     self.st = St::ContAttr;
-                    return Ok(Some(Event::StartRecord));
+                    return emit(out, Event::StartRecord);
                 }
                 self.pos = j;
                 self.st = St::ContValue;
-                Ok(Some(event))
+                Ok(true)
             }
             Some(_) => Err(self.not_a_value(i, unexpected(src, i))),
         }
@@ -700,7 +945,7 @@ impl<'a> Reader<'a> {
 
     /// In a `MARKUP` frame: text, an inline item, a spliced group, or the closing `]`.
     #[inline]
-    fn markup(&mut self) -> Result<Option<Event<'a>>, Error> {
+    fn markup(&mut self, out: &mut Event<'a>) -> Emit {
         let (src, b) = (self.src, self.bytes());
         let i = self.pos;
         match at(b, i) {
@@ -711,39 +956,39 @@ impl<'a> Reader<'a> {
                     frame::THEN_CONT => {
                         self.set_top(frame::CONT);
                         self.st = St::ContValue;
-                        Ok(None)
+                        Ok(false)
                     }
                     frame::THEN_END => {
                         self.pop();
-                        Ok(Some(Event::EndRecord))
+                        emit(out, Event::EndRecord)
                     }
                     _ => {
                         self.pop();
-                        Ok(None)
+                        Ok(false)
                     }
                 }
             }
             Some(b'@') => {
                 self.push(frame::INLINE, i)?;
                 self.st = St::InlineStart;
-                Ok(Some(Event::StartRecord))
+                emit(out, Event::StartRecord)
             }
             Some(b'{') => {
                 self.push(frame::RECORD | frame::THEN_POP, i)?;
                 self.pos = i + 1;
                 self.st = St::ItemStart;
-                Ok(None)
+                Ok(false)
             }
             Some(b'[') => {
                 self.push(frame::MARKUP | frame::THEN_POP, i)?;
                 self.pos = i + 1;
-                Ok(None)
+                Ok(false)
             }
             Some(b'}') => Err(unexpected(src, i)),
             Some(_) => {
                 let (text, end) = lex::markup_text(src, b, i)?;
                 self.pos = end;
-                Ok(Some(Event::Text(text)))
+                emit(out, Event::Text(text))
             }
         }
     }

@@ -15,7 +15,7 @@
 //! nesting deeper than the limit makes the scan give up (the parser then fails with
 //! `DepthExceeded` before it could act on the guess).
 
-use super::lex::{at, find_string_stop, ident_end, ident_start_len};
+use super::lex::{at, find_string_stop, ident_end, ident_start_len, word, HI, LO};
 
 /// What a block or body turns out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,12 +136,111 @@ fn skip_markup_attr_name(src: &str, b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
+/// Per byte of `v`, the high bit set where the byte is zero; borrows may flag bytes above the
+/// lowest zero byte, never below it, so the lowest flag is always exact.
+#[inline(always)]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// The first position at or after `i` holding one of `NORMAL_STOP`, or the end of input; eight
+/// bytes at a time.
+#[inline(always)]
+fn find_normal_stop(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(b, i) {
+        // `"` and `#` are 0x23 once bit 0 is set, `(` and `)` 0x29; `[` and `{` are 0x5B once
+        // bit 5 is cleared, `]` and `}` 0x5D.
+        let odd = w | LO;
+        let folded = w & LO.wrapping_mul(0xDF);
+        let hits = zero_bytes(odd ^ LO.wrapping_mul(0x23))
+            | zero_bytes(odd ^ LO.wrapping_mul(0x29))
+            | zero_bytes(w ^ LO.wrapping_mul(u64::from(b'\'')))
+            | zero_bytes(w ^ LO.wrapping_mul(u64::from(b'`')))
+            | zero_bytes(folded ^ LO.wrapping_mul(0x5B))
+            | zero_bytes(folded ^ LO.wrapping_mul(0x5D));
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(c) = at(b, i) {
+        if NORMAL_STOP[c as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// How the fast group skip ended.
+enum Skip {
+    /// The group ends just before this position.
+    Done(usize),
+    /// A markup `[` was met: the full scan must decide.
+    Markup,
+    /// Unclosed, or nested deeper than the limit.
+    Fail,
+}
+
+/// [`skip_group`] for a `(` or `{` group holding no markup: only a depth count is needed.
+/// Gives up with [`Skip::Markup`] at the first `[`.
+fn skip_plain_group(b: &[u8], mut i: usize, limit: usize) -> Skip {
+    let limit = limit.min(NEST_CAP);
+    let mut depth = 1usize;
+    i += 1;
+    loop {
+        i = find_normal_stop(b, i);
+        let Some(c) = at(b, i) else {
+            return Skip::Fail;
+        };
+        match c {
+            b'"' | b'\'' => match skip_quoted(b, i) {
+                Some(j) => i = j,
+                None => return Skip::Fail,
+            },
+            b'`' => match skip_raw(b, i) {
+                Some(j) => i = j,
+                None => return Skip::Fail,
+            },
+            b'#' => i = skip_comment(b, i),
+            b'(' | b'{' => {
+                if depth >= limit {
+                    return Skip::Fail;
+                }
+                depth += 1;
+                i += 1;
+            }
+            b'[' => return Skip::Markup,
+            // `)`, `}` or `]`.
+            _ => {
+                depth -= 1;
+                i += 1;
+                if depth == 0 {
+                    return Skip::Done(i);
+                }
+            }
+        }
+    }
+}
+
 /// Skips the bracket group whose opening bracket (`(`, `{` or `[`) is at `i`; returns the
 /// position after its closing bracket. `None` on end of input or nesting deeper than `limit`.
+fn skip_group(src: &str, b: &[u8], i: usize, limit: usize) -> Option<usize> {
+    if at(b, i) != Some(b'[') {
+        match skip_plain_group(b, i, limit) {
+            Skip::Done(end) => return Some(end),
+            Skip::Fail => return None,
+            Skip::Markup => {}
+        }
+    }
+    skip_any_group(src, b, i, limit)
+}
+
+/// [`skip_group`] for any group, markup included.
 ///
 /// The open brackets are kept as a bit stack (set for markup `[`, whose text hides quotes and
 /// comments), in a register for the innermost 64 levels and spilled to an array beyond.
-fn skip_group(src: &str, b: &[u8], mut i: usize, limit: usize) -> Option<usize> {
+fn skip_any_group(src: &str, b: &[u8], mut i: usize, limit: usize) -> Option<usize> {
     let limit = limit.min(NEST_CAP);
     let mut spill = [0u64; NEST_CAP / 64];
     // Bit k of `bits`: whether level (depth - 1 - k) is markup, for the innermost 64 levels.
@@ -511,6 +610,60 @@ mod tests {
             );
             if depth > 1 {
                 assert_eq!(skip_group(&s, b, 0, depth - 1), None, "depth {depth}");
+            }
+        }
+    }
+
+    /// A small xorshift generator for the randomized tests.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn the_word_at_a_time_stop_scan_finds_the_first_stop() {
+        let alphabet = b"a\"'`#(){}[]@\\ :,\n\x7b\x5b\x22\x23\x21\x2a\x5c\x7f\x80\xdb\xfb\xff\x00";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let len = (next(&mut state) % 24) as usize;
+            let mut buf = [0u8; 24];
+            for slot in buf.iter_mut().take(len) {
+                *slot = alphabet[(next(&mut state) % alphabet.len() as u64) as usize];
+            }
+            let bytes = &buf[..len];
+            let naive = bytes
+                .iter()
+                .position(|&c| NORMAL_STOP[c as usize])
+                .unwrap_or(len);
+            assert_eq!(find_normal_stop(bytes, 0), naive, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn the_plain_group_skip_agrees_with_the_full_one() {
+        extern crate alloc;
+        use alloc::string::String;
+        let pieces = [
+            "(", ")", "{", "}", "[", "]", "\"a)\"", "'}'", "`]`", "```a}```", "#c}\n", "x", "1",
+            ",", ":", "@a", "\\", "\"", "'", "`",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut s = String::from(if next(&mut state) % 2 == 0 { "{" } else { "(" });
+            for _ in 0..(next(&mut state) % 12) {
+                s.push_str(pieces[(next(&mut state) % pieces.len() as u64) as usize]);
+            }
+            let b = s.as_bytes();
+            for limit in [2, 3, 64] {
+                let full = skip_any_group(&s, b, 0, limit);
+                match skip_plain_group(b, 0, limit) {
+                    Skip::Done(end) => assert_eq!(Some(end), full, "{s:?}"),
+                    Skip::Fail => assert_eq!(None, full, "{s:?}"),
+                    Skip::Markup => assert!(s.contains('['), "{s:?}"),
+                }
+                assert_eq!(skip_group(&s, b, 0, limit), full, "{s:?}");
             }
         }
     }
