@@ -195,11 +195,19 @@ impl<R: Storage, T: Storage> WsConnection<R, T> {
             if text && fragmented {
                 let fed_before = c.utf8.fed();
                 if let Err(e) = c.utf8.feed(dest) {
-                    let into_chunk = e.offset.saturating_sub(fed_before);
-                    let at = frame
-                        .payload_start
-                        .saturating_add(frame.done as u64)
-                        .saturating_add(into_chunk);
+                    // The bad sequence may have begun before this chunk (the validator keeps
+                    // up to three bytes of an unfinished code point): count back from the
+                    // chunk, so the offset does not depend on how the transport split the
+                    // bytes; a sequence begun in an earlier frame is reported at this
+                    // frame's first payload byte.
+                    let chunk_start = frame.payload_start.saturating_add(frame.done as u64);
+                    let at = if e.offset >= fed_before {
+                        chunk_start.saturating_add(e.offset - fed_before)
+                    } else {
+                        chunk_start
+                            .saturating_sub(fed_before - e.offset)
+                            .max(frame.payload_start)
+                    };
                     c.fail(WsError::new(WsErrorKind::InvalidUtf8, at));
                     return n;
                 }
@@ -239,11 +247,13 @@ impl<R: Storage, T: Storage> WsConnection<R, T> {
         {
             if text && fragmented {
                 if let Err(e) = c.utf8.finish() {
+                    // As in `read_payload`: within this frame's payload.
                     let back = c.utf8.fed().saturating_sub(e.offset);
                     let at = frame
                         .payload_start
                         .saturating_add(frame.done as u64)
-                        .saturating_sub(back);
+                        .saturating_sub(back)
+                        .max(frame.payload_start);
                     return c.fail(WsError::new(WsErrorKind::InvalidUtf8, at));
                 }
             }
