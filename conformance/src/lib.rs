@@ -12,6 +12,8 @@
 //!   Node), run as child processes on loopback with bounded waits.
 //! - [`suite`]: the runner's `server` mode (a suite of cases against any WARP server) and
 //!   `client` mode (a scripted server replaying recorded traces to a client under test).
+//! - [`trace`]: recorded traces replayed against servers (`replay`: our drivers in memory,
+//!   on tokio, on smol, or any URL) and recorded by a proxy (`record`).
 //!
 //! The `warp-conformance` binary runs these checks from the command line
 //! (`warp-conformance vectors FILE...`); see the crate's README.
@@ -31,4 +33,5 @@ pub mod disagreements;
 pub mod json;
 pub mod peers;
 pub mod suite;
+pub mod trace;
 pub mod vectors;

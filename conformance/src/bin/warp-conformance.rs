@@ -76,6 +76,10 @@ USAGE:
     {NAME} client --listen ADDR TRACE...
                                                   play recorded traces as the server for a
                                                   client under test
+    {NAME} replay --driver core|tokio|smol | --url URL TRACE...
+                                                  replay recorded traces against a server
+    {NAME} record --upstream URL --listen ADDR OUT.jsonl
+                                                  record a connection as a trace (a proxy)
     {NAME} help [MODE]                  print this help, or the help of MODE
     {NAME} --help | -h                  print this help
 
@@ -91,7 +95,7 @@ MODES:
     client    Listens on ADDR and plays the server side of recorded traces to a client
               under test, checking every frame the client sends against the trace. Run
               `{NAME} help client` for the contract with the client's driver.
-    help      Prints help.
+{trace_modes}    help      Prints help.
 
 Every mode ends its output with a line `N passed, M failed` (`, K skipped` and
 `, I informative` are added when not zero).
@@ -102,7 +106,8 @@ EXIT STATUS:
     2  usage error: unknown mode or option, missing argument, a FILE that cannot be read,
        or (server) a URL that cannot be reached
 ",
-        n = CASES.len()
+        n = CASES.len(),
+        trace_modes = conformance::trace::cli::GENERAL_HELP,
     )
 }
 
@@ -295,6 +300,7 @@ EXIT STATUS: 0 if nothing failed, 1 if something failed, 2 on a usage error
             "{NAME} help [MODE]\n\nPrints the general help, or the help of MODE ({}).\n",
             MODES.join(", ")
         )),
+        "replay" | "record" => conformance::trace::cli::help(mode),
         _ => None,
     }
 }
@@ -722,6 +728,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // `replay` and `record` parse and run in conformance::trace::cli.
+    if matches!(args.first().map(String::as_str), Some("replay" | "record")) {
+        return ExitCode::from(conformance::trace::cli::run(&args));
+    }
     match parse_args(&args) {
         Ok(command) => ExitCode::from(run(command)),
         Err(UsageError(message)) => {
