@@ -280,3 +280,22 @@ fn serve_stops_cleanly_on_sigterm() {
     assert!(status.success(), "serve after SIGTERM: {status} {err}");
     assert!(err.contains("shutting down"), "{err}");
 }
+
+#[test]
+fn demo_runs_a_server_and_a_client_and_prints_what_the_client_sees() {
+    let (status, out, err) = run(&["demo"]);
+    assert!(status.success(), "warp demo failed: {err}");
+    for expected in [
+        "/unit/1 count    synced",
+        "/unit/1 count    event 8",
+        "/unit/1 history  event @update(key:8) 3",
+        "/unit/1 history  event @remove(key:5)",
+        "/unit/1 nope     unlinked(lanenotfound)",
+        "done",
+    ] {
+        assert!(
+            out.iter().any(|l| l == expected),
+            "missing {expected:?} in {out:#?}"
+        );
+    }
+}

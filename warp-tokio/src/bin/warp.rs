@@ -1,5 +1,7 @@
 //! `warp`: the WARP command-line tool.
 //!
+//! - `warp demo` starts the demo server and a client linking to it over loopback, and prints
+//!   what the client sees (the project's main job);
 //! - `warp serve [--bind ADDR]` runs the demo server (the agents of the interop tests on
 //!   `/unit/:id`) and prints `listening ADDR` once bound;
 //! - `warp link URL NODE LANE` / `warp sync URL NODE LANE` print the lane's events as they
@@ -37,6 +39,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Subcmd {
+    /// Starts the demo server and a client on loopback: syncs lanes, sends commands, prints
+    /// every event the client sees, then shuts down.
+    Demo,
     /// Runs the demo server (agents on /unit/:id) until interrupted; prints `listening ADDR`.
     Serve {
         /// The address to listen on (port 0: any free port).
@@ -128,6 +133,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
+            Subcmd::Demo => warp_tokio::demo::walkthrough(&mut io::stdout())
+                .await
+                .map_err(|e| Failure::runtime(format!("demo: {e}"))),
             Subcmd::Serve { bind } => serve(&bind).await,
             Subcmd::Link(watch) => watch_lane(watch, false).await,
             Subcmd::Sync(watch) => watch_lane(watch, true).await,
