@@ -330,7 +330,9 @@ fn with_connection_changes_are_sent_like_endpoint_calls() {
     p.run();
     assert_eq!(p.client.log.last().unwrap(), "event 7 [0]");
     // A slow consumer is dropped with 1013 by the same route.
-    p.server.ep.with_connection(|conn| conn.close_with(Close::Overloaded));
+    p.server
+        .ep
+        .with_connection(|conn| conn.close_with(Close::Overloaded));
     p.run();
     assert_eq!(
         p.client_end,
