@@ -7,12 +7,15 @@ use std::io;
 use std::net::SocketAddr;
 
 use async_io::Timer;
-use futures_lite::future::or;
+use futures_lite::future::{or, yield_now};
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use warp_proto::app::session::server::{ConnectionSession, Note, Signal, Status};
 use warp_proto::endpoint::CloseReason;
 
 use super::Shared;
+
+/// Rounds of a connection's loop between two turns given to the executor's other tasks.
+const YIELD_EVERY: u32 = 16;
 
 /// What woke the task.
 enum Woke {
@@ -74,7 +77,14 @@ where
     W: AsyncWrite + Unpin,
 {
     let id = session.id();
+    let mut rounds = 0u32;
     loop {
+        // smol's executor does not preempt a task whose socket is always ready (a peer
+        // flooding it): give the other tasks on its thread a turn now and then.
+        rounds = rounds.wrapping_add(1);
+        if rounds % YIELD_EVERY == 0 {
+            yield_now().await;
+        }
         let status = session.poll(&shared.hub, shared.now());
         span.in_scope(|| log_notes(session));
         let interest = match status {
