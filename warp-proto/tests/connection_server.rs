@@ -698,3 +698,38 @@ fn fixed_storage_server_holds_its_capacity_and_refuses_beyond_it() {
         }))
     );
 }
+
+#[test]
+fn after_a_graceful_close_commands_are_still_delivered_and_the_rest_dropped() {
+    let mut s = server();
+    let _link = open_link(&mut s, LINK_INFO);
+    s.close_with(Close::GoingAway);
+    assert!(!s.is_open());
+    // A command the client wrote before it saw the close still reaches the application.
+    assert!(matches!(
+        s.handle_frame("@command(node:\"/unit/1\",lane:add) 1"),
+        Ok(Some(ServerRequest::Command { .. }))
+    ));
+    // Anything that needs an answer is dropped and counted: nothing more can be sent.
+    let dropped = s.stats().dropped_envelopes;
+    assert_eq!(s.handle_frame(SYNC_INFO), Ok(None));
+    assert_eq!(s.stats().dropped_envelopes, dropped + 1);
+    // The close still goes out, once, and commands keep being taken after it.
+    let out = drain_server(&mut s);
+    assert_eq!(out.last(), Some(&Out::Close(1001)), "{out:?}");
+    assert!(matches!(
+        s.handle_frame("@command(node:\"/unit/1\",lane:add) 2"),
+        Ok(Some(ServerRequest::Command { .. }))
+    ));
+}
+
+#[test]
+fn after_a_close_for_a_fault_nothing_more_is_taken() {
+    let mut s = ServerConnection::new(Config::default().with_max_protocol_errors(0));
+    assert!(s.handle_frame("@nonsense(").is_err());
+    assert!(!s.is_open());
+    assert_eq!(
+        s.handle_frame("@command(node:\"/unit/1\",lane:add) 1"),
+        Err(HandleError::Closed)
+    );
+}

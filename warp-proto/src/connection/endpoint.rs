@@ -22,6 +22,11 @@ pub(crate) struct Endpoint<S: Storage> {
     pub(crate) config: Config,
     pub(crate) out: Outbound<S::Bytes>,
     phase: Phase,
+    /// The close decided, kept after it is handed out.
+    decided: Option<Close>,
+    /// Whether frames are still taken while [`draining`](Self::draining) (the server role:
+    /// commands the client wrote before it saw the close are delivered, not lost).
+    pub(crate) drains: bool,
     pub(crate) stats: Stats,
 }
 
@@ -31,6 +36,8 @@ impl<S: Storage> Endpoint<S> {
             out: Outbound::new(&config),
             config,
             phase: Phase::Open,
+            decided: None,
+            drains: false,
             stats: Stats::default(),
         }
     }
@@ -47,7 +54,21 @@ impl<S: Storage> Endpoint<S> {
     pub(crate) fn close(&mut self, close: Close) {
         if self.phase == Phase::Open {
             self.phase = Phase::Closing(close);
+            self.decided = Some(close);
         }
+    }
+
+    /// Whether this end closed gracefully (1000 by the application, 1001 going away, 1013
+    /// overloaded) and the peer may still be sending what it wrote before it saw the close:
+    /// frames that need no answer (`command`) are still worth taking until the peer's close
+    /// arrives. After a close for a fault (protocol error, bad UTF-8, oversized frame, refused
+    /// or dropped authentication) nothing more is taken.
+    pub(crate) fn draining(&self) -> bool {
+        !self.is_open()
+            && matches!(
+                self.decided,
+                Some(Close::Normal | Close::GoingAway | Close::Overloaded)
+            )
     }
 
     /// The next thing to send; see the drain contract in the module docs.
@@ -64,9 +85,11 @@ impl<S: Storage> Endpoint<S> {
         None
     }
 
-    /// Counts a received frame; refuses it when the connection is closing or closed.
+    /// Counts a received frame; refuses it when the connection is closing or closed, unless
+    /// it is [`draining`](Self::draining) and the role takes frames while draining.
     pub(crate) fn receive(&mut self, len: usize) -> Result<(), HandleError> {
-        if !self.is_open() {
+        let taking = self.is_open() || (self.drains && self.draining());
+        if !taking {
             return Err(HandleError::Closed);
         }
         self.stats.frames_received = self.stats.frames_received.saturating_add(1);

@@ -183,8 +183,10 @@ impl<S: Storage> ServerConnection<S> {
     /// A connection with the given bounds and no links, in storage `S`
     /// (`ServerConnection::<Fixed<8, 0, 64, 2048>>::with_storage(config)`).
     pub fn with_storage(config: Config) -> Self {
+        let mut ep = Endpoint::new(config);
+        ep.drains = true;
         ServerConnection {
-            ep: Endpoint::new(config),
+            ep,
             links: Default::default(),
             link_count: 0,
             auth_pending: 0,
@@ -234,6 +236,13 @@ impl<S: Storage> ServerConnection<S> {
     ///
     /// Returns what the frame asks of the application, if anything. On
     /// [`HandleError::Backpressure`] nothing changed: drain and hand the frame in again.
+    ///
+    /// After a graceful close of this end ([`ServerConnection::close`], or
+    /// [`ServerConnection::close_with`] [`Close::GoingAway`] / [`Close::Overloaded`]) the
+    /// connection still takes frames until the driver stops feeding them (the peer's close):
+    /// `command`s are delivered, since the client may have written them before it saw the
+    /// close, and other envelopes are dropped and counted ([`Stats::dropped_envelopes`]).
+    /// After a close for a fault every frame is refused with [`HandleError::Closed`].
     pub fn handle_frame<'f>(
         &mut self,
         frame: &'f str,
@@ -282,6 +291,16 @@ impl<S: Storage> ServerConnection<S> {
             body,
             ..
         } = envelope;
+        if !self.ep.is_open() {
+            // Draining after a graceful close: a command the client wrote before it saw the
+            // close is still delivered (it needs no answer); anything needing an answer is
+            // dropped and counted, since nothing can be sent any more.
+            if tag == Tag::Command {
+                return Ok(Some(ServerRequest::Command { node, lane, body }));
+            }
+            self.ep.stats.dropped_envelopes = self.ep.stats.dropped_envelopes.saturating_add(1);
+            return Ok(None);
+        }
         match tag {
             Tag::Link | Tag::Sync => self.on_link(envelope),
             Tag::Unlink => {

@@ -630,9 +630,9 @@ pub fn a_restart_under_a_sending_client_delivers_no_command_twice<S: FaultServer
 }
 
 /// The strong form: every command reported sent is counted by exactly one server (none
-/// silently lost). Fails today: commands in flight when the server starts its close
-/// handshake are refused by the WARP connection (`ServerConnection` ignores frames once it
-/// is closing) although the client reported them written; see the issue 7 report.
+/// silently lost). Commands in flight when the server starts its close handshake still
+/// reach the agent: a server connection that closed gracefully keeps taking `command`s until
+/// the client's close arrives.
 pub fn a_restart_under_a_sending_client_loses_no_command_reported_sent<S: FaultServer>() {
     let r = restart_under_sending_client::<S>();
     assert_eq!(r.counted_first + r.counted_second, r.ok, "{r:?}");
@@ -957,9 +957,7 @@ macro_rules! fault_scenarios {
             }
         )*
 
-        /// Known to fail: see [`fault_scenarios::a_restart_under_a_sending_client_loses_no_command_reported_sent`].
         #[test]
-        #[ignore = "known loss: commands in flight during the server's close handshake are dropped"]
         fn a_restart_under_a_sending_client_loses_no_command_reported_sent() {
             fault_scenarios::a_restart_under_a_sending_client_loses_no_command_reported_sent::<$server>();
         }
