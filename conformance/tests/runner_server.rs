@@ -1,6 +1,7 @@
 //! The `server` mode of `warp-conformance` against real servers: the SwimOS 0.1.1 peer
 //! (`conformance::peers::SwimosServer`), whose results are pinned case by case with the reason,
-//! and our tokio demo server (`warp_tokio::demo`), which must pass every required case.
+//! and our tokio and smol demo servers (`warp_tokio::demo`, `warp_smol::demo`), which must pass
+//! every required case.
 //!
 //! Each test starts its own server on a loopback port. Every wait inside the suite is bounded
 //! (`--timeout`, `--quiet`); the first test to run builds the SwimOS peer (minutes from clean,
@@ -248,16 +249,42 @@ fn our_tokio_demo_server_passes_every_required_case() {
     let handle = runtime.block_on(async { server.spawn() });
     let results = run_cases(&config(&format!("ws://{addr}")), &[], |_| {});
     runtime.block_on(handle.shutdown());
-    let summary = CaseSummary::of(&results);
+    check_our_demo_server(&results);
+}
+
+#[test]
+fn our_smol_demo_server_passes_every_required_case() {
+    let server = smol::block_on(warp_smol::demo::demo_server("127.0.0.1:0"))
+        .expect("binding the demo server");
+    let addr = server.local_addr().expect("its address");
+    let handle = server.spawn();
+    let results = run_cases(&config(&format!("ws://{addr}")), &[], |_| {});
+    let stopped = smol::block_on(smol::future::or(
+        async {
+            handle.shutdown().await;
+            true
+        },
+        async {
+            smol::Timer::after(std::time::Duration::from_secs(10)).await;
+            false
+        },
+    ));
+    assert!(stopped, "the smol demo server did not stop within 10 s");
+    check_our_demo_server(&results);
+}
+
+/// What our demo servers (tokio and smol, the same core session) must give: every required
+/// case passes, with our choices where PROFILE.md allows more than one reaction.
+fn check_our_demo_server(results: &[CaseResult]) {
+    let summary = CaseSummary::of(results);
     assert_eq!(
         (summary.failed, summary.skipped, summary.passed),
         (0, 0, CASES.len() - 1),
         "\n{}",
-        table(&results)
+        table(results)
     );
-    // Our choices where PROFILE.md allows more than one reaction.
     check_pins(
-        &results,
+        results,
         &[
             pin("handshake-no-subprotocol", Verdict::Info, "accepted: 101"),
             pin("auth", Verdict::Pass, "@authed"),
