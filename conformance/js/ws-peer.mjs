@@ -15,7 +15,8 @@
 //                            `fin: false` for all but the last); a ping "mid" goes between
 //                            the first and second fragment
 //       !ping DATA           sends a ping with DATA
-//       !close CODE REASON   starts the close handshake with CODE and REASON (may be empty)
+//       !close CODE REASON   starts the close handshake with CODE and REASON (may be empty);
+//                            with neither, a close frame without a code
 //       !big N               sends a text message of N times "x"
 //       !rawtext HEX         sends a text frame whose payload is the bytes HEX, UTF-8 or
 //                            not (`ws` does not check: `send(buffer, {binary: false})`)
@@ -36,7 +37,7 @@
 //       unmasked:TEXT        sends a text frame unmasked, which a client must not
 //       big:N                sends a text message of N times "x"
 //       wait:KIND            waits for the next message, ping or pong (KIND) not yet waited for
-//       close:CODE:REASON    starts the close handshake
+//       close:CODE:REASON    starts the close handshake (`close:` alone: without a code)
 //     After the steps it waits for the connection to close. It exits 0 after printing the close
 //     event and `{"ev":"done","steps":K}` (K steps completed), or 3 after `{"ev":"timeout"}` if
 //     nothing closes within OVERALL_MS.
@@ -149,6 +150,10 @@ function runServer(args) {
           ws.ping(arg);
           break;
         case "!close": {
+          if (arg === "") {
+            ws.close();
+            break;
+          }
           const at = arg.indexOf(" ");
           const code = Number(at < 0 ? arg : arg.slice(0, at));
           ws.close(code, at < 0 ? "" : arg.slice(at + 1));
@@ -239,6 +244,10 @@ async function runStep(ws, step, events) {
       await events.wait(arg);
       break;
     case "close": {
+      if (arg === "") {
+        ws.close();
+        break;
+      }
       const at = arg.indexOf(":");
       const code = Number(at < 0 ? arg : arg.slice(0, at));
       ws.close(code, at < 0 ? "" : arg.slice(at + 1));
