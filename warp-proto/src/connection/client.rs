@@ -16,8 +16,8 @@
 
 use super::endpoint::Endpoint;
 use super::error::{CallError, Close, HandleError, ProtocolErrorKind, QueueError};
-use super::storage::sealed::{Name, Table};
-use super::storage::{DefaultStorage, SlotKey, Storage};
+use super::storage::sealed::{Index, Name, Table};
+use super::storage::{DefaultStorage, Lookup, SlotKey, Storage};
 use super::{Config, HandleId, LinkId, LinkState, Stats, Transmit};
 use crate::envelope::{Body, Envelope, Tag};
 use crate::recon::{Event, Text};
@@ -169,6 +169,8 @@ struct HandleEntry {
 pub struct ClientConnection<S: Storage = DefaultStorage> {
     ep: Endpoint<S>,
     links: S::Links<ClientLink<S>>,
+    /// (node, lane) → link, in step with `links` (a no-op with [`Fixed`](super::Fixed)).
+    index: S::Index,
     link_count: usize,
     handles: S::Handles<HandleEntry>,
     handle_count: usize,
@@ -194,6 +196,7 @@ impl<S: Storage> ClientConnection<S> {
         ClientConnection {
             ep: Endpoint::new(config),
             links: Default::default(),
+            index: Default::default(),
             link_count: 0,
             handles: Default::default(),
             handle_count: 0,
@@ -301,10 +304,8 @@ impl<S: Storage> ClientConnection<S> {
             Tag::Linked | Tag::Event | Tag::Synced | Tag::Unlinked => {}
         }
         let found = self
-            .links
-            .iter()
-            .find(|(_, l)| node.eq_str(l.node.as_str()) && lane.eq_str(l.lane.as_str()))
-            .map(|(key, l)| (key, l.phase, l.handles));
+            .find_text(&node, &lane)
+            .and_then(|key| self.links.get(key).map(|l| (key, l.phase, l.handles)));
         let Some((key, phase, handles)) = found else {
             if tag == Tag::Linked {
                 // A link the client does not hold (a late answer to a request it gave up):
@@ -383,8 +384,45 @@ impl<S: Storage> ClientConnection<S> {
         None
     }
 
+    /// The link on the received `node`/`lane`.
+    fn find_text(&self, node: &Text<'_>, lane: &Text<'_>) -> Option<SlotKey> {
+        match self.index.find_text(node, lane) {
+            Lookup::Found(key) => Some(key),
+            Lookup::Missing => None,
+            Lookup::Scan => self
+                .links
+                .iter()
+                .find(|(_, l)| node.eq_str(l.node.as_str()) && lane.eq_str(l.lane.as_str()))
+                .map(|(key, _)| key),
+        }
+    }
+
+    /// The link on `node`/`lane`.
+    fn find_str(&self, node: &str, lane: &str) -> Option<SlotKey> {
+        match self.index.find(node, lane) {
+            Lookup::Found(key) => Some(key),
+            Lookup::Missing => None,
+            Lookup::Scan => self
+                .links
+                .iter()
+                .find(|(_, l)| l.node.as_str() == node && l.lane.as_str() == lane)
+                .map(|(key, _)| key),
+        }
+    }
+
+    /// Removes the link `key` from the table and the index (without counting it).
+    fn take_link(&mut self, key: SlotKey) -> bool {
+        match self.links.remove(key) {
+            Some(l) => {
+                self.index.remove(l.node.as_str(), l.lane.as_str(), key);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn remove_link(&mut self, key: SlotKey) {
-        if self.links.remove(key).is_some() {
+        if self.take_link(key) {
             self.link_count = self.link_count.saturating_sub(1);
         }
     }
@@ -448,10 +486,8 @@ impl<S: Storage> ClientConnection<S> {
         self.check_uri(lane)?;
         let max_handles = self.ep.config.max_handles;
         let existing = self
-            .links
-            .iter()
-            .find(|(_, l)| l.node.as_str() == node && l.lane.as_str() == lane)
-            .map(|(key, l)| (key, l.phase, l.syncs));
+            .find_str(node, lane)
+            .and_then(|key| self.links.get(key).map(|l| (key, l.phase, l.syncs)));
         let Some((key, phase, syncs)) = existing else {
             return self.open_new(node, lane, sync);
         };
@@ -501,6 +537,9 @@ impl<S: Storage> ClientConnection<S> {
             .links
             .insert(entry, self.link_count, self.ep.config.max_links)
             .map_err(|_| CallError::TooManyLinks)?;
+        if let Some(l) = self.links.get(key) {
+            self.index.insert(l.node.as_str(), l.lane.as_str(), key);
+        }
         let handle = HandleEntry {
             link: key,
             unlinked: false,
@@ -512,13 +551,13 @@ impl<S: Storage> ClientConnection<S> {
             {
                 Ok(h) => h,
                 Err(_) => {
-                    let _ = self.links.remove(key);
+                    let _ = self.take_link(key);
                     return Err(CallError::TooManyHandles);
                 }
             };
         if let Err(e) = self.push_open(key, sync) {
             let _ = self.handles.remove(handle);
-            let _ = self.links.remove(key);
+            let _ = self.take_link(key);
             return Err(e.into());
         }
         self.link_count += 1;
@@ -647,10 +686,7 @@ impl<S: Storage> ClientConnection<S> {
 
     /// The link on `node`/`lane`, if there is one.
     pub fn find_link(&self, node: &str, lane: &str) -> Option<LinkId> {
-        self.links
-            .iter()
-            .find(|(_, l)| l.node.as_str() == node && l.lane.as_str() == lane)
-            .map(|(key, _)| LinkId(key))
+        self.find_str(node, lane).map(LinkId)
     }
 
     /// Every link of the connection, in slot order.
@@ -666,5 +702,69 @@ impl<S: Storage> ClientConnection<S> {
     /// How many handles are held (including unlinked ones not yet closed).
     pub fn handle_count(&self) -> usize {
         self.handle_count
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    fn drain(c: &mut ClientConnection) -> usize {
+        let mut n = 0;
+        while c.poll_transmit().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn many_links_are_shared_found_and_removed() {
+        let n = 2000;
+        let config = Config::default()
+            .with_max_links(n)
+            .with_max_handles(2 * n + 1);
+        let mut c = ClientConnection::new(config);
+        for i in 0..n {
+            let a = c.link(&format!("/unit/{i}"), "info").expect("room");
+            let b = c.sync(&format!("/unit/{i}"), "info").expect("room");
+            assert_eq!(
+                c.handle_link(a),
+                c.handle_link(b),
+                "one link per node and lane"
+            );
+            assert_eq!(drain(&mut c), 1, "one `link` for both handles");
+        }
+        assert_eq!(c.link_count(), n);
+        for i in 0..n {
+            let link = c.find_link(&format!("/unit/{i}"), "info").expect("held");
+            let frame = format!("@linked(node:\"/unit/{i}\",lane:info)");
+            assert_eq!(
+                c.handle_frame(&frame),
+                Ok(Some(ClientEvent::Linked { link }))
+            );
+            // The link now sends the `sync` its second handle asked for.
+            assert_eq!(drain(&mut c), 1);
+        }
+        let link = c.find_link("/unit/7", "info").expect("held");
+        match c.handle_frame("@unlinked(node:\"/unit/7\",lane:info)@laneNotFound") {
+            Ok(Some(ClientEvent::Unlinked { link: gone, .. })) => assert_eq!(gone, link),
+            other => panic!("expected unlinked, got {other:?}"),
+        }
+        assert_eq!(c.find_link("/unit/7", "info"), None);
+        assert_eq!(c.link_count(), n - 1);
+        // A new link on the same names is a new link in the freed slot.
+        let h = c.link("/unit/7", "info").expect("room");
+        let again = c.handle_link(h).expect("linked");
+        assert_ne!(again, link);
+        assert_eq!(again.0.index, link.0.index);
+        assert_eq!(c.find_link("/unit/7", "info"), Some(again));
+        assert_eq!(
+            c.handle_frame("@event(node:\"/unit/7\",lane:info)1"),
+            Ok(Some(ClientEvent::Event {
+                link: again,
+                body: Body::from_raw("1")
+            }))
+        );
     }
 }

@@ -10,8 +10,8 @@
 
 use super::endpoint::Endpoint;
 use super::error::{CallError, Close, HandleError, ProtocolErrorKind, QueueError};
-use super::storage::sealed::{Name, Table};
-use super::storage::{DefaultStorage, Storage};
+use super::storage::sealed::{Index, Name, Table};
+use super::storage::{DefaultStorage, Lookup, Storage};
 use super::{Config, LinkId, LinkState, Stats, Transmit};
 use crate::envelope::{Body, Envelope, Tag};
 use crate::recon::Text;
@@ -168,6 +168,8 @@ struct ServerLink<S: Storage> {
 pub struct ServerConnection<S: Storage = DefaultStorage> {
     ep: Endpoint<S>,
     links: S::Links<ServerLink<S>>,
+    /// (node, lane) → link, in step with `links` (a no-op with [`Fixed`](super::Fixed)).
+    index: S::Index,
     link_count: usize,
     auth_pending: u32,
 }
@@ -188,6 +190,7 @@ impl<S: Storage> ServerConnection<S> {
         ServerConnection {
             ep,
             links: Default::default(),
+            index: Default::default(),
             link_count: 0,
             auth_pending: 0,
         }
@@ -382,6 +385,9 @@ impl<S: Storage> ServerConnection<S> {
         {
             Ok(key) => {
                 self.link_count += 1;
+                if let Some(l) = self.links.get(key) {
+                    self.index.insert(l.node.as_str(), l.lane.as_str(), key);
+                }
                 Ok(Some(ServerRequest::Link {
                     link: LinkId(key),
                     node,
@@ -414,10 +420,15 @@ impl<S: Storage> ServerConnection<S> {
     }
 
     fn find_text(&self, node: &Text<'_>, lane: &Text<'_>) -> Option<LinkId> {
-        self.links
-            .iter()
-            .find(|(_, l)| node.eq_str(l.node.as_str()) && lane.eq_str(l.lane.as_str()))
-            .map(|(key, _)| LinkId(key))
+        match self.index.find_text(node, lane) {
+            Lookup::Found(key) => Some(LinkId(key)),
+            Lookup::Missing => None,
+            Lookup::Scan => self
+                .links
+                .iter()
+                .find(|(_, l)| node.eq_str(l.node.as_str()) && lane.eq_str(l.lane.as_str()))
+                .map(|(key, _)| LinkId(key)),
+        }
     }
 
     fn set_phase(&mut self, link: LinkId, phase: Phase) {
@@ -427,7 +438,8 @@ impl<S: Storage> ServerConnection<S> {
     }
 
     fn remove(&mut self, link: LinkId) {
-        if self.links.remove(link.0).is_some() {
+        if let Some(l) = self.links.remove(link.0) {
+            self.index.remove(l.node.as_str(), l.lane.as_str(), link.0);
             self.link_count = self.link_count.saturating_sub(1);
         }
     }
@@ -540,10 +552,18 @@ impl<S: Storage> ServerConnection<S> {
     /// Drain [`ServerConnection::poll_transmit`] afterwards.
     pub fn publish(&mut self, node: &str, lane: &str, body: Body<'_>) -> Result<usize, CallError> {
         self.check_open()?;
+        // A connection holds at most one link per node and lane: with an index, that one.
+        let only = match self.index.find(node, lane) {
+            Lookup::Found(key) => Some(key),
+            Lookup::Missing => return Ok(0),
+            Lookup::Scan => None,
+        };
         let mark = self.ep.out.mark();
         let mut sent = 0;
         let links = &self.links;
-        for (_, l) in links.iter() {
+        let indexed = only.and_then(|key| Some((key, links.get(key)?)));
+        let scanned = only.is_none().then(|| links.iter());
+        for (_, l) in indexed.into_iter().chain(scanned.into_iter().flatten()) {
             if !matches!(l.phase, Phase::Open { .. })
                 || l.node.as_str() != node
                 || l.lane.as_str() != lane
@@ -654,5 +674,107 @@ impl<S: Storage> ServerConnection<S> {
 impl Default for ServerConnection {
     fn default() -> Self {
         ServerConnection::new(Config::default())
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::connection::Fixed;
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    fn drain<S: Storage>(s: &mut ServerConnection<S>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(t) = s.poll_transmit() {
+            if let Transmit::Frame(f) = t {
+                out.push(String::from(f));
+            }
+        }
+        out
+    }
+
+    fn open<S: Storage>(s: &mut ServerConnection<S>, frame: &str) -> LinkId {
+        match s.handle_frame(frame) {
+            Ok(Some(ServerRequest::Link { link, .. })) => link,
+            other => panic!("expected a link request for {frame}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn many_links_are_found_unlinked_and_reopened_in_the_lowest_slots() {
+        let n = 3000;
+        let mut s = ServerConnection::new(Config::default().with_max_links(n));
+        let links: Vec<LinkId> = (0..n)
+            .map(|i| open(&mut s, &format!("@link(node:\"/unit/{i}\",lane:info)")))
+            .collect();
+        for (i, &link) in links.iter().enumerate() {
+            assert_eq!(s.find_link(&format!("/unit/{i}"), "info"), Some(link));
+            s.accept(link).expect("accept");
+            drain(&mut s);
+        }
+        assert_eq!(s.find_link("/unit/1", "count"), None);
+        assert_eq!(s.find_link(&format!("/unit/{n}"), "info"), None);
+        for i in (0..n).step_by(2) {
+            match s.handle_frame(&format!("@unlink(node:\"/unit/{i}\",lane:info)")) {
+                Ok(Some(ServerRequest::Unlink { link })) => assert_eq!(link, links[i]),
+                other => panic!("expected an unlink, got {other:?}"),
+            }
+            drain(&mut s);
+        }
+        assert_eq!(s.link_count(), n / 2);
+        for (i, &link) in links.iter().enumerate() {
+            let found = s.find_link(&format!("/unit/{i}"), "info");
+            assert_eq!(found, (i % 2 == 1).then_some(link));
+            let sent = s
+                .publish(&format!("/unit/{i}"), "info", Body::from_raw("1"))
+                .expect("room");
+            assert_eq!(sent, i % 2);
+            drain(&mut s);
+        }
+        // A link on the same node and lane as an old one takes the lowest free slot.
+        let again = open(&mut s, "@link(node:\"/unit/4\",lane:info)");
+        assert_eq!(again.0.index, 0);
+        assert_ne!(again, links[0]);
+        assert_eq!(s.find_link("/unit/4", "info"), Some(again));
+        // A pending link gets no events.
+        assert_eq!(s.publish("/unit/4", "info", Body::from_raw("1")), Ok(0));
+    }
+
+    fn escaped_names_are_one_link<S: Storage>(mut s: ServerConnection<S>) {
+        let link = open(&mut s, "@link(node:\"/q\\\"x\",lane:info)");
+        assert_eq!(s.find_link("/q\"x", "info"), Some(link));
+        assert_eq!(s.link_node(link), Some("/q\"x"));
+        // The same names spelled plainly, or escaped again, are the same link.
+        assert_eq!(
+            s.handle_frame("@sync(node:\"/q\\\"x\",lane:\"info\")"),
+            Ok(None)
+        );
+        let long = "y".repeat(300);
+        let long_link = open(&mut s, &format!("@link(node:\"/\\\"{long}\",lane:info)"));
+        assert_eq!(
+            s.handle_frame(&format!("@link(node:\"/\\\"{long}\",lane:info)")),
+            Ok(None)
+        );
+        assert_eq!(s.find_link(&format!("/\"{long}"), "info"), Some(long_link));
+        match s.handle_frame(&format!("@unlink(node:\"/\\\"{long}\",lane:info)")) {
+            Ok(Some(ServerRequest::Unlink { link })) => assert_eq!(link, long_link),
+            other => panic!("expected an unlink, got {other:?}"),
+        }
+        s.reject(link, Rejection::LaneNotFound).expect("reject");
+        assert_eq!(s.find_link("/q\"x", "info"), None);
+        assert_eq!(s.link_count(), 0);
+        drain(&mut s);
+        let again = open(&mut s, "@link(node:\"/q\\\"x\",lane:info)");
+        assert_eq!(s.find_link("/q\"x", "info"), Some(again));
+    }
+
+    #[test]
+    fn escaped_names_are_one_link_in_heap_and_fixed_storage() {
+        escaped_names_are_one_link(ServerConnection::new(Config::default()));
+        escaped_names_are_one_link(ServerConnection::<Fixed<4, 0, 512, 4096>>::with_storage(
+            Config::default(),
+        ));
     }
 }

@@ -23,6 +23,8 @@ pub trait Storage: sealed::Sealed {
     type Name: sealed::Name;
     #[doc(hidden)]
     type Bytes: sealed::Bytes;
+    #[doc(hidden)]
+    type Index: sealed::Index;
 }
 
 /// Growable storage (feature `alloc`): tables and the outbound queue grow on demand, up to the
@@ -62,6 +64,7 @@ impl Storage for Heap {
     type Handles<T> = sealed::HeapTable<T>;
     type Name = alloc::string::String;
     type Bytes = alloc::vec::Vec<u8>;
+    type Index = sealed::HeapIndex;
 }
 
 impl<const LINKS: usize, const HANDLES: usize, const URI: usize, const OUT: usize> sealed::Sealed
@@ -75,9 +78,10 @@ impl<const LINKS: usize, const HANDLES: usize, const URI: usize, const OUT: usiz
     type Handles<T> = sealed::FixedTable<T, HANDLES>;
     type Name = sealed::FixedName<URI>;
     type Bytes = sealed::FixedBytes<OUT>;
+    type Index = sealed::NoIndex;
 }
 
-pub(crate) use sealed::SlotKey;
+pub(crate) use sealed::{Lookup, SlotKey};
 
 pub(crate) mod sealed {
     use super::Text;
@@ -116,13 +120,24 @@ pub(crate) mod sealed {
         /// Appends an empty slot if the storage can grow; false when it cannot.
         fn grow(&mut self) -> bool;
 
+        /// The index of a free slot to fill next (the lowest one), if any; the caller fills
+        /// it. By default a scan; a table that keeps a free list answers from it.
+        fn take_free(&mut self) -> Option<usize> {
+            self.slots().iter().position(|s| s.value.is_none())
+        }
+
+        /// Notes that the slot `index` has just been emptied. By default nothing.
+        fn release(&mut self, index: u32) {
+            let _ = index;
+        }
+
         /// Stores `value` in a free slot (the first one, else a new one) if fewer than `limit`
         /// slots are occupied by `occupied`; gives the value back otherwise.
         fn insert(&mut self, value: T, occupied: usize, limit: usize) -> Result<SlotKey, T> {
             if occupied >= limit {
                 return Err(value);
             }
-            let free = self.slots().iter().position(|s| s.value.is_none());
+            let free = self.take_free();
             let index = match free {
                 Some(i) => i,
                 None => {
@@ -175,6 +190,7 @@ pub(crate) mod sealed {
             }
             let value = slot.value.take()?;
             slot.generation = slot.generation.wrapping_add(1);
+            self.release(key.index);
             Some(value)
         }
 
@@ -213,31 +229,176 @@ pub(crate) mod sealed {
         }
     }
 
-    /// A growable table.
+    /// A growable table, with the indices of its free slots kept in a min-heap so that an
+    /// insert takes the lowest free slot (as a scan would) in O(log n).
     #[cfg(feature = "alloc")]
-    pub struct HeapTable<T>(alloc::vec::Vec<Slot<T>>);
+    pub struct HeapTable<T> {
+        slots: alloc::vec::Vec<Slot<T>>,
+        free: alloc::collections::BinaryHeap<core::cmp::Reverse<u32>>,
+    }
 
     #[cfg(feature = "alloc")]
     impl<T> Default for HeapTable<T> {
         fn default() -> Self {
-            HeapTable(alloc::vec::Vec::new())
+            HeapTable {
+                slots: alloc::vec::Vec::new(),
+                free: alloc::collections::BinaryHeap::new(),
+            }
         }
     }
 
     #[cfg(feature = "alloc")]
     impl<T> Table<T> for HeapTable<T> {
         fn slots(&self) -> &[Slot<T>] {
-            &self.0
+            &self.slots
         }
         fn slots_mut(&mut self) -> &mut [Slot<T>] {
-            &mut self.0
+            &mut self.slots
         }
         fn grow(&mut self) -> bool {
-            if u32::try_from(self.0.len()).is_err() {
+            if u32::try_from(self.slots.len()).is_err() {
                 return false;
             }
-            self.0.push(Slot::empty());
+            self.slots.push(Slot::empty());
             true
+        }
+        fn take_free(&mut self) -> Option<usize> {
+            // Every entry names an empty slot; the check only guards that invariant.
+            while let Some(core::cmp::Reverse(index)) = self.free.pop() {
+                let Ok(i) = usize::try_from(index) else {
+                    continue;
+                };
+                if self.slots.get(i).is_some_and(|s| s.value.is_none()) {
+                    return Some(i);
+                }
+            }
+            None
+        }
+        fn release(&mut self, index: u32) {
+            self.free.push(core::cmp::Reverse(index));
+        }
+    }
+
+    /// What an [`Index`] knows of a node and lane.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Lookup {
+        /// The link on them.
+        Found(SlotKey),
+        /// There is no link on them.
+        Missing,
+        /// The index cannot tell: scan the table.
+        Scan,
+    }
+
+    /// Decoded names up to this many bytes are looked up in an index from a stack buffer;
+    /// longer escaped names fall back to a scan.
+    const DECODE_BUF: usize = 256;
+
+    /// A map from (node, lane) to the link's slot, kept in step with a link table.
+    pub trait Index: Default {
+        /// The link on `node`/`lane`.
+        fn find(&self, node: &str, lane: &str) -> Lookup;
+
+        /// The link on the received `node`/`lane` (decoded without allocating).
+        fn find_text(&self, node: &Text<'_>, lane: &Text<'_>) -> Lookup {
+            if let (Some(n), Some(l)) = (node.as_str(), lane.as_str()) {
+                return self.find(n, l);
+            }
+            let mut node_buf = [0u8; DECODE_BUF];
+            let mut lane_buf = [0u8; DECODE_BUF];
+            match (
+                node.decode_into(&mut node_buf),
+                lane.decode_into(&mut lane_buf),
+            ) {
+                (Ok(n), Ok(l)) => self.find(n, l),
+                _ => Lookup::Scan,
+            }
+        }
+
+        /// Records that the link `key` is on `node`/`lane`.
+        fn insert(&mut self, node: &str, lane: &str, key: SlotKey);
+
+        /// Forgets the link `key` on `node`/`lane` (nothing if another link is recorded).
+        fn remove(&mut self, node: &str, lane: &str, key: SlotKey);
+    }
+
+    /// No index: every lookup scans (right for small fixed tables).
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct NoIndex;
+
+    impl Index for NoIndex {
+        fn find(&self, _node: &str, _lane: &str) -> Lookup {
+            Lookup::Scan
+        }
+        fn find_text(&self, _node: &Text<'_>, _lane: &Text<'_>) -> Lookup {
+            Lookup::Scan
+        }
+        fn insert(&mut self, _node: &str, _lane: &str, _key: SlotKey) {}
+        fn remove(&mut self, _node: &str, _lane: &str, _key: SlotKey) {}
+    }
+
+    /// An ordered map node → lane → slot: lookups by `&str` in O(log n), no allocation.
+    #[cfg(feature = "alloc")]
+    #[derive(Debug, Default)]
+    pub struct HeapIndex(pub(crate) alloc::collections::BTreeMap<alloc::boxed::Box<str>, Lanes>);
+
+    /// The links of one node in a [`HeapIndex`]: most nodes have one, which then needs no map.
+    #[cfg(feature = "alloc")]
+    #[derive(Debug)]
+    pub enum Lanes {
+        /// A single lane.
+        One(alloc::boxed::Box<str>, SlotKey),
+        /// Several lanes (or none, briefly).
+        Many(alloc::collections::BTreeMap<alloc::boxed::Box<str>, SlotKey>),
+    }
+
+    #[cfg(feature = "alloc")]
+    impl Index for HeapIndex {
+        fn find(&self, node: &str, lane: &str) -> Lookup {
+            let found = match self.0.get(node) {
+                Some(Lanes::One(l, key)) if &**l == lane => Some(*key),
+                Some(Lanes::Many(lanes)) => lanes.get(lane).copied(),
+                _ => None,
+            };
+            match found {
+                Some(key) => Lookup::Found(key),
+                None => Lookup::Missing,
+            }
+        }
+        fn insert(&mut self, node: &str, lane: &str, key: SlotKey) {
+            let Some(lanes) = self.0.get_mut(node) else {
+                self.0.insert(node.into(), Lanes::One(lane.into(), key));
+                return;
+            };
+            match lanes {
+                Lanes::One(l, k) if &**l == lane => *k = key,
+                Lanes::One(l, k) => {
+                    let mut many = alloc::collections::BTreeMap::new();
+                    many.insert(core::mem::take(l), *k);
+                    many.insert(lane.into(), key);
+                    *lanes = Lanes::Many(many);
+                }
+                Lanes::Many(many) => {
+                    many.insert(lane.into(), key);
+                }
+            }
+        }
+        fn remove(&mut self, node: &str, lane: &str, key: SlotKey) {
+            let Some(lanes) = self.0.get_mut(node) else {
+                return;
+            };
+            let empty = match lanes {
+                Lanes::One(l, k) => &**l == lane && *k == key,
+                Lanes::Many(many) => {
+                    if many.get(lane) == Some(&key) {
+                        many.remove(lane);
+                    }
+                    many.is_empty()
+                }
+            };
+            if empty {
+                self.0.remove(node);
+            }
         }
     }
 
@@ -415,5 +576,91 @@ pub(crate) mod sealed {
         fn truncate(&mut self, len: usize) {
             self.len = self.len.min(len);
         }
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::sealed::{HeapIndex, HeapTable, Index, Lookup, NoIndex, SlotKey, Table};
+    use crate::recon::Text;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn heap_table_reuses_the_lowest_free_slot_with_a_new_generation() {
+        let mut t = HeapTable::<u32>::default();
+        let keys: Vec<SlotKey> = (0..5)
+            .map(|v| t.insert(v, v as usize, 10).expect("room"))
+            .collect();
+        assert_eq!(
+            keys.iter().map(|k| k.index).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+        assert_eq!(t.remove(keys[3]), Some(3));
+        assert_eq!(t.remove(keys[1]), Some(1));
+        assert_eq!(t.remove(keys[1]), None, "a stale key removes nothing");
+        let a = t.insert(10, 3, 10).expect("room");
+        let b = t.insert(11, 4, 10).expect("room");
+        let c = t.insert(12, 5, 10).expect("room");
+        assert_eq!((a.index, b.index, c.index), (1, 3, 5));
+        assert_ne!(a.generation, keys[1].generation);
+        assert_eq!(t.get(keys[1]), None);
+        assert_eq!(t.get(a), Some(&10));
+        assert_eq!(t.insert(13, 10, 10), Err(13), "the limit holds");
+    }
+
+    #[test]
+    fn heap_index_finds_inserts_and_removes_only_the_recorded_key() {
+        let k = |index| SlotKey {
+            index,
+            generation: 0,
+        };
+        let mut ix = HeapIndex::default();
+        assert_eq!(ix.find("/a", "x"), Lookup::Missing);
+        ix.insert("/a", "x", k(0));
+        ix.insert("/a", "y", k(1));
+        ix.insert("/b", "x", k(2));
+        assert_eq!(ix.find("/a", "x"), Lookup::Found(k(0)));
+        assert_eq!(ix.find("/a", "y"), Lookup::Found(k(1)));
+        assert_eq!(ix.find("/b", "y"), Lookup::Missing);
+        ix.remove("/a", "x", k(5));
+        assert_eq!(
+            ix.find("/a", "x"),
+            Lookup::Found(k(0)),
+            "another key is kept"
+        );
+        ix.remove("/a", "x", k(0));
+        ix.remove("/a", "y", k(1));
+        assert_eq!(ix.find("/a", "y"), Lookup::Missing);
+        assert_eq!(ix.0.len(), 1, "an empty node is dropped");
+        ix.remove("/b", "x", k(9));
+        ix.remove("/b", "y", k(2));
+        assert_eq!(
+            ix.find("/b", "x"),
+            Lookup::Found(k(2)),
+            "a single lane is kept too"
+        );
+        ix.insert("/b", "y", k(3));
+        ix.remove("/b", "x", k(2));
+        assert_eq!(ix.find("/b", "x"), Lookup::Missing);
+        assert_eq!(ix.find("/b", "y"), Lookup::Found(k(3)));
+        assert_eq!(
+            ix.find_text(&Text::plain("/b"), &Text::plain("y")),
+            Lookup::Found(k(3))
+        );
+    }
+
+    #[test]
+    fn no_index_always_scans() {
+        let mut ix = NoIndex;
+        let key = SlotKey {
+            index: 0,
+            generation: 0,
+        };
+        ix.insert("/a", "x", key);
+        assert_eq!(ix.find("/a", "x"), Lookup::Scan);
+        assert_eq!(
+            ix.find_text(&Text::plain("/a"), &Text::plain("x")),
+            Lookup::Scan
+        );
     }
 }
