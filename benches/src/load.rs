@@ -598,3 +598,51 @@ pub async fn collect(
 pub fn figure(name: &str, value: impl std::fmt::Display) {
     println!("  {name:<28} {value}");
 }
+
+/// What a load run delivered, as the `load_conns` and `load_fanout` binaries report it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// Events received by the load client.
+    pub events: u64,
+    /// Events that should have been received.
+    pub expected: u64,
+    /// How long the delivery phase took.
+    pub elapsed: Duration,
+    /// Latency from send to receipt.
+    pub latency: Percentiles,
+    /// The load client's own resident memory, in bytes.
+    pub client_rss: u64,
+}
+
+impl Delivery {
+    /// Prints the delivery figures (events, events per second, latency, client memory, load
+    /// average); an error if any expected event is missing.
+    pub fn report(&self) -> Result<(), String> {
+        figure(
+            "events",
+            format!(
+                "{} of {} expected, in {:.2} s",
+                self.events,
+                self.expected,
+                self.elapsed.as_secs_f64()
+            ),
+        );
+        figure(
+            "events per second",
+            format!(
+                "{:.0}",
+                self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+            ),
+        );
+        figure("latency", self.latency);
+        figure("client RSS", format!("{:.1} MiB", mib(self.client_rss)));
+        figure("load average (1 min)", load_average());
+        if self.events != self.expected {
+            return Err(format!(
+                "{} events missing",
+                self.expected.saturating_sub(self.events)
+            ));
+        }
+        Ok(())
+    }
+}

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use warp_benches::load::{
-    client_runtime, collect, connect, figure, load_average, mib, publish_at_rate, raise_nofile,
-    read_events, rss_of, send_links, wait_count, Args, Clock, Percentiles, Received, ServerProcess,
+    client_runtime, collect, connect, figure, mib, publish_at_rate, raise_nofile, read_events,
+    rss_of, send_links, wait_count, Args, Clock, Delivery, Percentiles, Received, ServerProcess,
     DRAIN_LIMIT,
 };
 
@@ -57,39 +57,13 @@ fn load_fanout(args: &Args) -> Result<(), String> {
         "server memory per subscriber",
         format!("{} bytes (1 link each)", grown / subscribers),
     );
-    figure(
-        "events",
-        format!(
-            "{} of {} expected, in {:.2} s",
-            r.events,
-            r.expected,
-            r.elapsed.as_secs_f64()
-        ),
-    );
-    figure(
-        "events per second",
-        format!("{:.0}", r.events as f64 / r.elapsed.as_secs_f64().max(1e-9)),
-    );
-    figure("latency", r.latency);
-    figure("client RSS", format!("{:.1} MiB", mib(r.client_rss)));
-    figure("load average (1 min)", load_average());
-    if r.events != r.expected {
-        return Err(format!(
-            "{} events missing",
-            r.expected.saturating_sub(r.events)
-        ));
-    }
-    Ok(())
+    r.delivery.report()
 }
 
 struct Report {
     rss_before: u64,
     rss_after: u64,
-    events: u64,
-    expected: u64,
-    elapsed: Duration,
-    latency: Percentiles,
-    client_rss: u64,
+    delivery: Delivery,
 }
 
 async fn run(
@@ -159,10 +133,12 @@ async fn run(
     Ok(Report {
         rss_before,
         rss_after,
-        events,
-        expected,
-        elapsed,
-        latency: Percentiles::of(&mut latencies),
-        client_rss: rss_of("self")?,
+        delivery: Delivery {
+            events,
+            expected,
+            elapsed,
+            latency: Percentiles::of(&mut latencies),
+            client_rss: rss_of("self")?,
+        },
     })
 }
