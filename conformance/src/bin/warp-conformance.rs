@@ -15,6 +15,7 @@ use conformance::suite::report::{table, CaseResult, CaseSummary};
 use conformance::suite::server::{self, ServerConfig, CASES};
 use conformance::suite::trace::{Dir, Payload, Trace};
 use conformance::suite::ws::WsUrl;
+use conformance::trace::cli::trace_files;
 use conformance::vectors::{check_bytes, LineResult, Outcome, Summary};
 
 const NAME: &str = "warp-conformance";
@@ -553,28 +554,6 @@ fn run_server(args: &ServerArgs) -> u8 {
     };
     let results = server::run_cases(&config, &args.only, |r| progress(r, args.json));
     finish(&results, args.json)
-}
-
-/// The trace files named by `paths` (a directory stands for its `*.jsonl` files, sorted).
-fn trace_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut in_dir: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "jsonl"))
-                .collect();
-            in_dir.sort();
-            if in_dir.is_empty() {
-                return Err(format!("{} holds no *.jsonl trace", p.display()));
-            }
-            files.extend(in_dir);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    Ok(files)
 }
 
 fn load_traces(paths: &[PathBuf]) -> Result<Vec<Trace>, String> {
