@@ -40,13 +40,49 @@ fn escape_of(b: u8) -> Option<&'static str> {
     }
 }
 
+/// Whether any byte of the 8-byte word `w` needs escaping in a quoted string: a control byte
+/// (below 0x20), `"` or `\\`. Word-at-a-time (SWAR) test: for each byte `x`, `x - k` borrows
+/// into the high bit exactly when `x < k` (for bytes below 0x80; bytes at or above 0x80 are
+/// masked off by `!w`), and `x ^ c` is zero exactly when `x == c`.
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let is_quote = quote.wrapping_sub(ONES) & !quote;
+    let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (below_space | is_quote | is_backslash) & HIGH != 0
+}
+
+/// The index of the first byte at or after `from` that needs escaping, if any.
+#[inline]
+fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(chunk) = bytes.get(from..from.saturating_add(8)) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        if word_needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        from += 8;
+    }
+    let rest = bytes.get(from..)?;
+    rest.iter()
+        .position(|&b| escape_of(b).is_some())
+        .map(|i| from + i)
+}
+
 pub(super) fn write_quoted<W: fmt::Write>(out: &mut Out<W>, s: &str) -> R {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.put("\"")?;
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        let Some(esc) = escape_of(b) else { continue };
-        // `i` and `start` sit on ASCII bytes, so both are char boundaries.
+    while let Some(i) = next_escape(bytes, start) {
+        let b = bytes.get(i).copied().unwrap_or(0);
+        let esc = escape_of(b).unwrap_or("");
+        // `i` and `start` sit on ASCII bytes (or the start), so both are char boundaries.
         if let Some(run) = s.get(start..i) {
             if !run.is_empty() {
                 out.put(run)?;
@@ -68,6 +104,40 @@ pub(super) fn write_quoted<W: fmt::Write>(out: &mut Out<W>, s: &str) -> R {
         }
     }
     out.put("\"")
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::{escape_of, next_escape, word_needs_escape};
+    use alloc::format;
+
+    #[test]
+    fn the_word_test_agrees_with_the_byte_test_for_every_byte_in_every_lane() {
+        for lane in 0..8 {
+            for b in 0..=255u8 {
+                let mut word = [b'a'; 8];
+                word[lane] = b;
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(word)),
+                    escape_of(b).is_some(),
+                    "byte {b:#04x} in lane {lane}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn next_escape_finds_the_first_escape_at_any_offset() {
+        let base = "héllo wörld, a fairly long run of text without escapes";
+        for at in 0..base.len() {
+            if !base.is_char_boundary(at) {
+                continue;
+            }
+            let s = format!("{}\n{}", &base[..at], &base[at..]);
+            assert_eq!(next_escape(s.as_bytes(), 0), Some(at), "{s:?}");
+        }
+        assert_eq!(next_escape(base.as_bytes(), 0), None);
+    }
 }
 
 /// Text (also attribute names): bare or quoted.
