@@ -106,40 +106,6 @@ pub(super) fn write_quoted<W: fmt::Write>(out: &mut Out<W>, s: &str) -> R {
     out.put("\"")
 }
 
-#[cfg(test)]
-mod swar_tests {
-    use super::{escape_of, next_escape, word_needs_escape};
-    use alloc::format;
-
-    #[test]
-    fn the_word_test_agrees_with_the_byte_test_for_every_byte_in_every_lane() {
-        for lane in 0..8 {
-            for b in 0..=255u8 {
-                let mut word = [b'a'; 8];
-                word[lane] = b;
-                assert_eq!(
-                    word_needs_escape(u64::from_le_bytes(word)),
-                    escape_of(b).is_some(),
-                    "byte {b:#04x} in lane {lane}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn next_escape_finds_the_first_escape_at_any_offset() {
-        let base = "héllo wörld, a fairly long run of text without escapes";
-        for at in 0..base.len() {
-            if !base.is_char_boundary(at) {
-                continue;
-            }
-            let s = format!("{}\n{}", &base[..at], &base[at..]);
-            assert_eq!(next_escape(s.as_bytes(), 0), Some(at), "{s:?}");
-        }
-        assert_eq!(next_escape(base.as_bytes(), 0), None);
-    }
-}
-
 /// Text (also attribute names): bare or quoted.
 #[inline]
 pub(super) fn write_text<W: fmt::Write>(out: &mut Out<W>, s: &str) -> R {
@@ -307,4 +273,38 @@ pub(super) fn write_data<W: fmt::Write>(out: &mut Out<W>, bytes: &[u8]) -> R {
         out.put(core::str::from_utf8(text).map_err(|_| Fault::Sink)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::{escape_of, next_escape, word_needs_escape};
+    use alloc::format;
+
+    #[test]
+    fn the_word_test_agrees_with_the_byte_test_for_every_byte_in_every_lane() {
+        for lane in 0..8 {
+            for b in 0..=255u8 {
+                let mut word = [b'a'; 8];
+                word[lane] = b;
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(word)),
+                    escape_of(b).is_some(),
+                    "byte {b:#04x} in lane {lane}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn next_escape_finds_the_first_escape_at_any_offset() {
+        let base = "héllo wörld, a fairly long run of text without escapes";
+        for at in 0..base.len() {
+            if !base.is_char_boundary(at) {
+                continue;
+            }
+            let s = format!("{}\n{}", &base[..at], &base[at..]);
+            assert_eq!(next_escape(s.as_bytes(), 0), Some(at), "{s:?}");
+        }
+        assert_eq!(next_escape(base.as_bytes(), 0), None);
+    }
 }
