@@ -86,10 +86,14 @@ impl<S: Storage> Endpoint<S> {
     }
 
     /// Counts a received frame; refuses it when the connection is closing or closed, unless
-    /// it is [`draining`](Self::draining) and the role takes frames while draining.
+    /// it is [`draining`](Self::draining), the role takes frames while draining, and the frame
+    /// is within the size bound (the caller then takes only commands from it).
     pub(crate) fn receive(&mut self, len: usize) -> Result<(), HandleError> {
-        let taking = self.is_open() || (self.drains && self.draining());
-        if !taking {
+        if !self.is_open() {
+            if self.drains && self.draining() && len <= self.config.max_frame_len {
+                self.stats.frames_received = self.stats.frames_received.saturating_add(1);
+                return Ok(());
+            }
             return Err(HandleError::Closed);
         }
         self.stats.frames_received = self.stats.frames_received.saturating_add(1);
@@ -127,8 +131,11 @@ impl<S: Storage> Endpoint<S> {
         })
     }
 
-    /// A binary frame arrived.
+    /// A binary frame arrived (never taken once the connection is closing).
     pub(crate) fn binary(&mut self, len: usize) -> HandleError {
+        if !self.is_open() {
+            return HandleError::Closed;
+        }
         match self.receive(len) {
             Ok(()) => self.protocol_error(ProtocolErrorKind::Binary),
             Err(e) => e,

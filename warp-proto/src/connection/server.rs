@@ -242,15 +242,18 @@ impl<S: Storage> ServerConnection<S> {
     ///
     /// After a graceful close of this end ([`ServerConnection::close`], or
     /// [`ServerConnection::close_with`] [`Close::GoingAway`] / [`Close::Overloaded`]) the
-    /// connection still takes frames until the driver stops feeding them (the peer's close):
-    /// `command`s are delivered, since the client may have written them before it saw the
-    /// close, and other envelopes are dropped and counted ([`Stats::dropped_envelopes`]).
-    /// After a close for a fault every frame is refused with [`HandleError::Closed`].
+    /// connection still takes `command`s until the driver stops feeding frames (the peer's
+    /// close), since the client may have written them before it saw the close; any other
+    /// frame (another envelope, which could not be answered any more, or a bad one) is refused
+    /// with [`HandleError::Closed`]. After a close for a fault every frame is refused.
     pub fn handle_frame<'f>(
         &mut self,
         frame: &'f str,
     ) -> Result<Option<ServerRequest<'f>>, HandleError> {
         self.ep.receive(frame.len())?;
+        if !self.ep.is_open() {
+            return drained(Envelope::decode(frame).ok());
+        }
         let envelope = self.ep.decode(frame)?;
         self.handle(envelope)
     }
@@ -262,6 +265,11 @@ impl<S: Storage> ServerConnection<S> {
         &mut self,
         frame: &'f [u8],
     ) -> Result<Option<ServerRequest<'f>>, HandleError> {
+        if !self.ep.is_open() {
+            self.ep.receive(frame.len())?;
+            let text = core::str::from_utf8(frame).ok();
+            return drained(text.and_then(|t| Envelope::decode(t).ok()));
+        }
         let text = self.ep.text(frame)?;
         let envelope = self.ep.decode(text)?;
         self.handle(envelope)
@@ -280,6 +288,9 @@ impl<S: Storage> ServerConnection<S> {
         envelope: Envelope<'f>,
     ) -> Result<Option<ServerRequest<'f>>, HandleError> {
         self.ep.receive(0)?;
+        if !self.ep.is_open() {
+            return drained(Some(envelope));
+        }
         self.handle(envelope)
     }
 
@@ -294,16 +305,6 @@ impl<S: Storage> ServerConnection<S> {
             body,
             ..
         } = envelope;
-        if !self.ep.is_open() {
-            // Draining after a graceful close: a command the client wrote before it saw the
-            // close is still delivered (it needs no answer); anything needing an answer is
-            // dropped and counted, since nothing can be sent any more.
-            if tag == Tag::Command {
-                return Ok(Some(ServerRequest::Command { node, lane, body }));
-            }
-            self.ep.stats.dropped_envelopes = self.ep.stats.dropped_envelopes.saturating_add(1);
-            return Ok(None);
-        }
         match tag {
             Tag::Link | Tag::Sync => self.on_link(envelope),
             Tag::Unlink => {
@@ -776,5 +777,20 @@ mod tests {
         escaped_names_are_one_link(ServerConnection::<Fixed<4, 0, 512, 4096>>::with_storage(
             Config::default(),
         ));
+    }
+}
+
+/// What a gracefully closing server connection makes of a received frame: a `command` is
+/// still delivered; anything else (or a frame that is not an envelope) is refused as closed.
+fn drained(envelope: Option<Envelope<'_>>) -> Result<Option<ServerRequest<'_>>, HandleError> {
+    match envelope {
+        Some(Envelope {
+            tag: Tag::Command,
+            node,
+            lane,
+            body,
+            ..
+        }) => Ok(Some(ServerRequest::Command { node, lane, body })),
+        _ => Err(HandleError::Closed),
     }
 }
