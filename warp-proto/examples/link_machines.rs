@@ -2,7 +2,7 @@
 //! link machines. Every frame that crosses is printed.
 //!
 //! ```sh
-//! cargo run -p warp-proto --example demo
+//! cargo run -p warp-proto --example link_machines
 //! ```
 //!
 //! The server hosts one node, `/unit/1`, with a value lane `count` (an integer, initially 0) and
