@@ -52,7 +52,9 @@ use std::time::Duration;
 use warp_proto::envelope::{Envelope, Tag};
 use warp_proto::recon::Value;
 
-pub use js::{ensure_js_packages, node_available, JsPeer, ScriptRun, Warp0Proxy, NPM_TIMEOUT};
+pub use js::{
+    ensure_js_packages, node_available, split_log, JsPeer, ScriptRun, Warp0Proxy, NPM_TIMEOUT,
+};
 pub use process::{PeerProcess, STOP_TIMEOUT};
 pub use swimos::{SwimosServer, BUILD_TIMEOUT};
 

@@ -190,3 +190,61 @@ impl Warp0Proxy {
             .collect()
     }
 }
+
+/// The text frames of a [`Warp0Proxy`] log, split by direction and kept in order:
+/// `(client to server, server to client)`. An error names the offending record when the proxy
+/// reported an error, saw more than one connection, or carried a binary frame (the interop
+/// scenarios use one connection and text frames only).
+pub fn split_log(log: &[Json]) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut sent = Vec::new();
+    let mut received = Vec::new();
+    for record in log {
+        if record.get("error").is_some() {
+            return Err(format!("the proxy reported {record}"));
+        }
+        if record.get("conn") != Some(&Json::Number("1".into())) {
+            return Err(format!("one connection only: {record}"));
+        }
+        match (record.get("dir").and_then(Json::as_str), record.get("text")) {
+            (Some("c2s"), Some(Json::String(t))) => sent.push(t.clone()),
+            (Some("s2c"), Some(Json::String(t))) => received.push(t.clone()),
+            _ if record.get("bin").is_some() => return Err(format!("binary frame {record}")),
+            _ => {}
+        }
+    }
+    Ok((sent, received))
+}
+
+#[cfg(test)]
+mod split_log_tests {
+    use super::split_log;
+    use crate::json::parse_json;
+
+    fn log(lines: &[&str]) -> Vec<crate::json::Json> {
+        lines.iter().map(|l| parse_json(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn frames_are_split_by_direction_in_order() {
+        let (sent, received) = split_log(&log(&[
+            r#"{"conn":1,"dir":"c2s","text":"a"}"#,
+            r#"{"conn":1,"dir":"s2c","text":"b"}"#,
+            r#"{"conn":1,"dir":"c2s","text":"c"}"#,
+            r#"{"conn":1,"dir":"s2c","close":1000}"#,
+        ]))
+        .unwrap();
+        assert_eq!(sent, ["a", "c"]);
+        assert_eq!(received, ["b"]);
+    }
+
+    #[test]
+    fn a_second_connection_a_binary_frame_or_a_proxy_error_is_refused() {
+        for bad in [
+            r#"{"conn":2,"dir":"c2s","text":"a"}"#,
+            r#"{"conn":1,"dir":"c2s","bin":"00"}"#,
+            r#"{"conn":1,"error":"upstream refused"}"#,
+        ] {
+            assert!(split_log(&log(&[bad])).is_err(), "{bad}");
+        }
+    }
+}

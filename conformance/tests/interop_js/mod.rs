@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use conformance::json::{parse_json, Json};
-use conformance::peers::{node_available, JsPeer, OwnedEnvelope, Warp0Proxy};
+use conformance::peers::{node_available, split_log, JsPeer, OwnedEnvelope, Warp0Proxy};
 
 /// The time limit of one scenario run (the script bounds itself at 15 s).
 const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -114,26 +114,9 @@ fn run<S: OurServer>(scenario: &str) -> Option<[Outcome; 2]> {
         let log = proxy
             .take_log(Duration::from_millis(200), Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("reading the proxy log: {e}"));
-        let mut sent = Vec::new();
-        let mut received = Vec::new();
-        for record in &log {
-            if record.get("error").is_some() {
-                panic!("{scenario}: the proxy reported {record}");
-            }
-            assert_eq!(
-                record.get("conn"),
-                Some(&Json::Number("1".into())),
-                "{scenario}: one connection only: {record}"
-            );
-            match (record.get("dir").and_then(Json::as_str), record.get("text")) {
-                (Some("c2s"), Some(Json::String(t))) => sent.push(env(t)),
-                (Some("s2c"), Some(Json::String(t))) => received.push(env(t)),
-                _ => assert!(
-                    record.get("bin").is_none(),
-                    "{scenario}: binary frame {record}"
-                ),
-            }
-        }
+        let (sent, received) = split_log(&log).unwrap_or_else(|e| panic!("{scenario}: {e}"));
+        let sent: Vec<_> = sent.iter().map(|t| env(t)).collect();
+        let received: Vec<_> = received.iter().map(|t| env(t)).collect();
         Outcome {
             observed,
             wire: Some((sent, received)),
@@ -327,30 +310,25 @@ pub fn unlink_sends_unlink_and_the_view_reports_only_close<S: OurServer>() {
 }
 
 pub fn node_not_found_reports_one_unlink_and_no_retry<S: OurServer>() {
-    let Some(outcomes) = run::<S>("node-not-found") else {
-        return;
-    };
-    for out in outcomes {
-        assert_eq!(
-            out.observed,
-            observations(&[
-                r#"{"dl":"missing","cb":"didUnlink"}"#,
-                r#"{"dl":"missing","cb":"didClose"}"#,
-            ])
-        );
-        let Some((sent, received)) = out.wire else {
-            continue;
-        };
-        assert_eq!(sent, envs(&[r#"@sync(node:"/nowhere/1",lane:info)"#]));
-        assert_eq!(
-            received,
-            envs(&[r#"@unlinked(node:"/nowhere/1",lane:info)@nodeNotFound"#])
-        );
-    }
+    not_found::<S>(
+        "node-not-found",
+        r#"@sync(node:"/nowhere/1",lane:info)"#,
+        r#"@unlinked(node:"/nowhere/1",lane:info)@nodeNotFound"#,
+    );
 }
 
 pub fn lane_not_found_reports_one_unlink_and_no_retry<S: OurServer>() {
-    let Some(outcomes) = run::<S>("lane-not-found") else {
+    not_found::<S>(
+        "lane-not-found",
+        r#"@sync(node:"/unit/1",lane:nolane)"#,
+        r#"@unlinked(node:"/unit/1",lane:nolane)@laneNotFound"#,
+    );
+}
+
+/// A not-found scenario: the client reports one unlink and closes, sending `sync` once (no
+/// retry) and receiving one `unlinked` with the reason.
+fn not_found<S: OurServer>(scenario: &str, sync: &str, unlinked: &str) {
+    let Some(outcomes) = run::<S>(scenario) else {
         return;
     };
     for out in outcomes {
@@ -364,11 +342,8 @@ pub fn lane_not_found_reports_one_unlink_and_no_retry<S: OurServer>() {
         let Some((sent, received)) = out.wire else {
             continue;
         };
-        assert_eq!(sent, envs(&[r#"@sync(node:"/unit/1",lane:nolane)"#]));
-        assert_eq!(
-            received,
-            envs(&[r#"@unlinked(node:"/unit/1",lane:nolane)@laneNotFound"#])
-        );
+        assert_eq!(sent, envs(&[sync]));
+        assert_eq!(received, envs(&[unlinked]));
     }
 }
 
