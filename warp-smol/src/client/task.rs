@@ -35,6 +35,9 @@ use super::state::StateCell;
 use super::transport;
 use super::{ClientError, DownlinkEvent, ServerUrl};
 
+/// Rounds of the client's loop between two turns given to the executor's other tasks.
+const YIELD_EVERY: u32 = 16;
+
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -170,7 +173,15 @@ impl Task {
 
     /// Connects, serves, reconnects, until the session ends; then delivers what is left.
     pub(crate) async fn run(mut self) {
+        let mut rounds: u32 = 0;
         loop {
+            // smol's executor does not preempt a task whose socket is always ready (a server
+            // flooding it): give the other tasks on its thread a turn now and then, as the
+            // server's connection loop does.
+            rounds = rounds.wrapping_add(1);
+            if rounds % YIELD_EVERY == 0 {
+                future::yield_now().await;
+            }
             let deadline = self.drain().await;
             if self.ended {
                 break;
